@@ -1,0 +1,62 @@
+/**
+ * The one table of S3 errors: code → HTTP status and S3's message.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+ * Handlers throw `S3Error`; the fastify error handler in server.ts writes the XML.
+ */
+export const S3_ERRORS = {
+  AccessDenied: [403, 'Access Denied'],
+  AuthorizationHeaderMalformed: [400, 'The authorization header that you provided is not valid.'],
+  AuthorizationQueryParametersError: [400, 'Error parsing the X-Amz-Credential parameter.'],
+  BadDigest: [400, 'The Content-MD5 or checksum value that you specified did not match what the server received.'],
+  BucketAlreadyExists: [409, 'The requested bucket name is not available.'],
+  BucketAlreadyOwnedByYou: [409, 'Your previous request to create the named bucket succeeded and you already own it.'],
+  BucketNotEmpty: [409, 'The bucket that you tried to delete is not empty.'],
+  EntityTooLarge: [400, 'Your proposed upload exceeds the maximum allowed object size.'],
+  IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header.'],
+  InternalError: [500, 'We encountered an internal error. Please try again.'],
+  InvalidAccessKeyId: [403, 'The AWS access key ID that you provided does not exist in our records.'],
+  InvalidArgument: [400, 'Invalid Argument'],
+  InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidDigest: [400, 'The Content-MD5 or checksum value that you specified is not valid.'],
+  InvalidRange: [416, 'The requested range is not satisfiable'],
+  InvalidRequest: [400, 'Invalid Request'],
+  InvalidURI: [400, "Couldn't parse the specified URI."],
+  KeyTooLongError: [400, 'Your key is too long.'],
+  MalformedXML: [400, 'The XML that you provided was not well-formed or did not validate against our published schema.'],
+  MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
+  MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
+  MissingContentLength: [411, 'You must provide the Content-Length HTTP header.'],
+  MissingSecurityHeader: [400, 'Your request is missing a required header.'],
+  NoSuchBucket: [404, 'The specified bucket does not exist.'],
+  NoSuchKey: [404, 'The specified key does not exist.'],
+  NotImplemented: [501, 'A header or query you provided implies functionality that is not implemented.'],
+  NotModified: [304, 'Not Modified'],
+  PreconditionFailed: [412, 'At least one of the preconditions that you specified did not hold.'],
+  RequestHeaderSectionTooLarge: [400, 'Your request header section exceeds the maximum allowed size.'],
+  RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
+  RequestTimeout: [400, 'Your socket connection to the server was not read from or written to within the timeout period.'],
+  ServiceUnavailable: [503, 'Please reduce your request rate.'],
+  SignatureDoesNotMatch: [403, 'The request signature that we calculated does not match the signature that you provided. Check your key and signing method.'],
+  XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type S3ErrorCode = keyof typeof S3_ERRORS;
+
+/** An S3 error response. `fields` become extra XML elements (e.g. RequestTime for RequestTimeTooSkewed). */
+export class S3Error extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: S3ErrorCode,
+    message?: string,
+    readonly fields: Record<string, string> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message ?? S3_ERRORS[code][1]);
+    this.name = 'S3Error';
+    this.status = S3_ERRORS[code][0];
+  }
+}
+
+export function isS3Error(e: unknown): e is S3Error {
+  return e instanceof S3Error;
+}
