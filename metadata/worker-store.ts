@@ -1,0 +1,83 @@
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import {
+  type AccessKey,
+  type Bucket,
+  type ChunkRef,
+  type ListPage,
+  type ListQuery,
+  type MetadataStore,
+  type NewObject,
+  type ObjectVersion,
+  type WriteCondition,
+  MetadataError,
+  type MetadataErrorCode,
+} from './store';
+import type { WorkerReply, WorkerRequest } from './worker';
+
+/** MetadataStore whose SqlMetadataStore (on PGlite) runs in a worker thread. */
+export class WorkerMetadataStore implements MetadataStore {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: WorkerReply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiter.reject(revive(reply.error));
+      else waiter.resolve(reply.result);
+    });
+    const failAll = (e: unknown) => {
+      for (const w of this.pending.values()) w.reject(e);
+      this.pending.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`metadata worker exited (${code})`)));
+  }
+
+  /** Starts the worker and waits until the database is open and migrated. */
+  static async open(dataDir: string): Promise<WorkerMetadataStore> {
+    // From compiled JavaScript the worker is a sibling .js file; from TypeScript sources
+    // (tests, tsx) it is loaded through tsx.
+    const ts = path.extname(__filename) === '.ts';
+    const worker = new Worker(path.join(__dirname, `worker${ts ? '.ts' : '.js'}`), {
+      workerData: { dataDir },
+      execArgv: ts ? ['--require', 'tsx/cjs'] : [],
+    });
+    const store = new WorkerMetadataStore(worker);
+    await new Promise<void>((resolve, reject) => store.pending.set(0, { resolve: () => resolve(), reject }));
+    return store;
+  }
+
+  private call<T>(method: keyof MetadataStore, args: unknown[]): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args } satisfies WorkerRequest);
+    });
+  }
+
+  createBucket(b: { name: string; owner: string; region: string }): Promise<void> { return this.call('createBucket', [b]); }
+  getBucket(name: string): Promise<Bucket | undefined> { return this.call('getBucket', [name]); }
+  deleteBucket(name: string): Promise<void> { return this.call('deleteBucket', [name]); }
+  listBuckets(owner: string): Promise<Bucket[]> { return this.call('listBuckets', [owner]); }
+  getObject(bucket: string, key: string): Promise<ObjectVersion> { return this.call('getObject', [bucket, key]); }
+  getChunks(versionId: string, start: number, end: number): Promise<ChunkRef[]> { return this.call('getChunks', [versionId, start, end]); }
+  putObject(o: NewObject, c?: WriteCondition): Promise<void> { return this.call('putObject', [o, c]); }
+  deleteObject(bucket: string, key: string): Promise<void> { return this.call('deleteObject', [bucket, key]); }
+  listObjects(q: ListQuery): Promise<ListPage> { return this.call('listObjects', [q]); }
+  getAccessKey(id: string): Promise<AccessKey | undefined> { return this.call('getAccessKey', [id]); }
+  putAccessKey(k: AccessKey): Promise<void> { return this.call('putAccessKey', [k]); }
+  referencedChunks(addresses: string[]): Promise<string[]> { return this.call('referencedChunks', [addresses]); }
+
+  async close(): Promise<void> {
+    await this.call('close', []);
+    await this.worker.terminate();
+  }
+}
+
+function revive(e: { name: string; message: string; code?: string }): Error {
+  if (e.name === 'MetadataError') return new MetadataError(e.code as MetadataErrorCode);
+  return Object.assign(new Error(e.message), { name: e.name, code: e.code });
+}
