@@ -54,10 +54,10 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async listBuckets(owner: string): Promise<Bucket[]> {
+  async listBuckets(owner?: string): Promise<Bucket[]> {
     const rows = await this.db.query<BucketRow>(
-      'SELECT name, owner, region, created_at FROM buckets WHERE owner = $1 ORDER BY name',
-      [owner],
+      'SELECT name, owner, region, created_at FROM buckets WHERE $1::TEXT IS NULL OR owner = $1 ORDER BY name',
+      [owner ?? null],
     );
     return rows.map(toBucket);
   }

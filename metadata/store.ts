@@ -8,7 +8,8 @@ export interface MetadataStore {
   getBucket(name: string): Promise<Bucket | undefined>;
   /** Throws NoSuchBucket, or BucketNotEmpty while any object remains. */
   deleteBucket(name: string): Promise<void>;
-  listBuckets(owner: string): Promise<Bucket[]>;
+  /** Buckets of one owner, or of everyone when owner is undefined. */
+  listBuckets(owner?: string): Promise<Bucket[]>;
 
   /** The current object; throws NoSuchBucket or NoSuchKey. */
   getObject(bucket: string, key: string): Promise<ObjectVersion>;

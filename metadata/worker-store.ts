@@ -61,7 +61,7 @@ export class WorkerMetadataStore implements MetadataStore {
   createBucket(b: { name: string; owner: string; region: string }): Promise<void> { return this.call('createBucket', [b]); }
   getBucket(name: string): Promise<Bucket | undefined> { return this.call('getBucket', [name]); }
   deleteBucket(name: string): Promise<void> { return this.call('deleteBucket', [name]); }
-  listBuckets(owner: string): Promise<Bucket[]> { return this.call('listBuckets', [owner]); }
+  listBuckets(owner?: string): Promise<Bucket[]> { return this.call('listBuckets', [owner]); }
   getObject(bucket: string, key: string): Promise<ObjectVersion> { return this.call('getObject', [bucket, key]); }
   getChunks(versionId: string, start: number, end: number): Promise<ChunkRef[]> { return this.call('getChunks', [versionId, start, end]); }
   putObject(o: NewObject, c?: WriteCondition): Promise<void> { return this.call('putObject', [o, c]); }

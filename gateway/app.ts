@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config';
+import { buildServer } from './server';
+import { BucketCache, objectFilterKey, type Services } from './services';
+import { lockDataDir, rootCredentials, type RootCredentials } from './data-dir';
+import { MetadataIdentity } from './auth/metadata-identity';
+import { GarbageCollector } from './chunks/gc';
+import { WorkerMetadataStore } from '../metadata/worker-store';
+import { MemoryBloom } from '../metadata/bloom';
+import type { MetadataStore } from '../metadata/store';
+import { DiskChunkStore } from '../storage-node/disk-store';
+
+/** The canonical user id of the root account (S3 ids are 64 hex digits). */
+export const ROOT_OWNER = createHash('sha256').update('rfs:root').digest('hex');
+
+export interface Rfs {
+  app: FastifyInstance;
+  url: string;
+  root: RootCredentials;
+  services: Services;
+  gc: GarbageCollector;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts rfs on the embedded default: PGlite metadata in a worker thread, one storage node
+ * in process, in-process Bloom filters, all under `config.dataDir`.
+ */
+export async function startRfs(config: Config): Promise<Rfs> {
+  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const unlock = lockDataDir(config.dataDir);
+  let meta: MetadataStore | undefined;
+  try {
+    meta = await WorkerMetadataStore.open(path.join(config.dataDir, 'meta'));
+    const chunks = await DiskChunkStore.open(path.join(config.dataDir, 'chunks'));
+    const root = rootCredentials(config.dataDir, config.root);
+    const objectFilter = new MemoryBloom();
+    const services: Services = {
+      config,
+      meta,
+      chunks,
+      identity: new MetadataIdentity(meta, { ...root, owner: ROOT_OWNER, displayName: 'root' }),
+      objectFilter,
+      buckets: new BucketCache(meta),
+      log,
+    };
+    const app = buildServer(services, log);
+    const gc = new GarbageCollector(meta, chunks, config.gcGraceMs, log);
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    void objectFilter.rebuild(allKeys(meta)).catch((e) => log.error({ err: e }, 'object filter rebuild failed'));
+    gc.start(config.gcIntervalMs);
+    const openMeta = meta;
+    return {
+      app, url, root, services, gc,
+      async close() {
+        await gc.stop();
+        await app.close(); // in-flight requests finish first
+        await chunks.close();
+        await openMeta.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    await meta?.close().catch(() => undefined);
+    unlock();
+    throw e;
+  }
+}
+
+/** Every bucket/key pair, page by page, for rebuilding the object filter. */
+async function* allKeys(meta: MetadataStore): AsyncGenerator<string> {
+  for (const bucket of await meta.listBuckets()) {
+    let after = '';
+    for (;;) {
+      const page = await meta.listObjects({ bucket: bucket.name, prefix: '', delimiter: '', after, maxKeys: 1000 });
+      for (const o of page.objects) yield objectFilterKey(bucket.name, o.key);
+      if (!page.isTruncated || page.last === undefined) break;
+      after = page.last;
+    }
+  }
+}

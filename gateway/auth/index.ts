@@ -1,0 +1,46 @@
+import { S3Error } from '../s3/errors';
+import { authenticateHeader, unsupportedMechanism } from './header-auth';
+import type { Identity } from './identity';
+import { parseContentSha256, payloadAuth } from './payload-mode';
+import { authenticatePresigned } from './presigned-auth';
+import type { AuthInput, AuthResult, PayloadAuth } from './types';
+import { parseQuery, type QueryParam } from './uri-encoding';
+
+export { ChunkSigner } from './chunk-signer';
+export type { Credential, Identity } from './identity';
+export { StaticIdentity } from './identity';
+export type { AuthInput, AuthResult, PayloadAuth, Principal } from './types';
+
+function has(query: readonly QueryParam[], ...names: string[]): boolean {
+  return query.some((p) => names.includes(p.name));
+}
+
+/** Anonymous requests still say how their body is framed; nothing can be verified about it. */
+function anonymousPayload(input: AuthInput): PayloadAuth {
+  const value = input.headers['x-amz-content-sha256'];
+  const declared = typeof value === 'string' ? parseContentSha256(value) : undefined;
+  return declared ? payloadAuth(declared, undefined, input.headers) : { mode: 'unsigned' };
+}
+
+/**
+ * Authenticates a request from its line and headers alone, before any body byte is read:
+ * SigV4 Authorization header, SigV4 presigned query, or anonymous. Throws S3Error for every
+ * failure. The returned PayloadAuth tells the body handler what remains to be verified.
+ */
+export async function authenticate(input: AuthInput, identity: Identity, now: number = Date.now()): Promise<AuthResult> {
+  const query = parseQuery(input.rawQuery);
+  const authorization = input.headers.authorization;
+  const presigned = has(query, 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature');
+  const v2Query = has(query, 'AWSAccessKeyId') && has(query, 'Signature');
+  if (Number(authorization !== undefined) + Number(presigned) + Number(v2Query) > 1) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+      { ArgumentName: 'Authorization' },
+    );
+  }
+  if (authorization !== undefined) return authenticateHeader(input, authorization, query, identity, now);
+  if (presigned) return authenticatePresigned(input, query, identity, now);
+  if (v2Query) throw unsupportedMechanism();
+  return { principal: { anonymous: true }, payload: anonymousPayload(input) };
+}

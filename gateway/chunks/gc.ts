@@ -1,0 +1,89 @@
+import type { ChunkStore } from '../../storage-node/chunk-store';
+import type { MetadataStore } from '../../metadata/store';
+import type { FastifyBaseLogger } from 'fastify';
+import { metrics } from '../metrics';
+
+const BATCH = 500;
+
+/**
+ * Deletes chunks no object references. A chunk goes only when (1) no object row references
+ * it, (2) that has been seen for a full grace period (so a GET that read the manifest just
+ * before a DELETE can finish), and (3) nobody claimed it within the grace period, checked
+ * by the store itself at the moment of deletion (so a PUT that just reused the chunk keeps it).
+ */
+export class GarbageCollector {
+  /** address → when it was first seen unreferenced. */
+  private readonly unreferencedSince = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<GcReport>;
+
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly store: ChunkStore,
+    private readonly graceMs: number,
+    private readonly log?: FastifyBaseLogger,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.runOnce().catch((e) => this.log?.error({ err: e }, 'garbage collection failed'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over the store's inventory; concurrent callers share the pass in progress. */
+  runOnce(): Promise<GcReport> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<GcReport> {
+    const report: GcReport = { scanned: 0, deleted: 0, deletedBytes: 0 };
+    const now = Date.now();
+    const cutoff = now - this.graceMs;
+    const seen = new Set<string>();
+    let batch: { address: string; storedBytes: number }[] = [];
+    const flush = async () => {
+      const referenced = new Set(await this.meta.referencedChunks(batch.map((c) => c.address)));
+      for (const c of batch) {
+        if (referenced.has(c.address)) {
+          this.unreferencedSince.delete(c.address);
+          continue;
+        }
+        const since = this.unreferencedSince.get(c.address) ?? now;
+        this.unreferencedSince.set(c.address, since);
+        if (since > cutoff) continue;
+        if (await this.store.deleteIfIdle(c.address, cutoff)) {
+          this.unreferencedSince.delete(c.address);
+          report.deleted++;
+          report.deletedBytes += c.storedBytes;
+          metrics.gcDeletedChunks.inc();
+          metrics.gcDeletedBytes.inc(c.storedBytes);
+        }
+      }
+      batch = [];
+    };
+    for await (const chunk of this.store.inventory()) {
+      report.scanned++;
+      seen.add(chunk.address);
+      if (chunk.claimedAt >= cutoff) continue; // claimed recently: in use by a writer
+      batch.push(chunk);
+      if (batch.length >= BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    for (const address of this.unreferencedSince.keys()) if (!seen.has(address)) this.unreferencedSince.delete(address);
+    if (report.deleted > 0) this.log?.info(report, 'garbage collection deleted unreferenced chunks');
+    return report;
+  }
+}
+
+export interface GcReport {
+  scanned: number;
+  deleted: number;
+  deletedBytes: number;
+}

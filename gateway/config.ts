@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { DEFAULT_CHUNKING, type ChunkerOptions } from '../storage-node/chunker';
+
+/** Everything configurable, from the environment (README has the table). */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Base domain for virtual-hosted-style requests (`bucket.<domain>`); path-style always works. */
+  domain?: string;
+  region: string;
+  root?: { accessKeyId: string; secretKey: string };
+  /** Objects up to this size live in their metadata row instead of the chunk store. */
+  inlineMaxBytes: number;
+  chunking: ChunkerOptions;
+  /** Chunk writes in flight per upload: memory per PUT ≤ this × maxSize. */
+  writeConcurrency: number;
+  /** Chunks fetched ahead of the one being sent, per GET. */
+  readAhead: number;
+  gcIntervalMs: number;
+  /** A chunk must be unreferenced and unclaimed this long before it is deleted. */
+  gcGraceMs: number;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const int = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
+    return n;
+  };
+  const accessKeyId = env.RFS_ROOT_ACCESS_KEY;
+  const secretKey = env.RFS_ROOT_SECRET_KEY;
+  const config: Config = {
+    host: env.RFS_HOST || '127.0.0.1',
+    port: int('RFS_PORT', 9000),
+    dataDir: path.resolve(env.RFS_DATA_DIR || './data'),
+    domain: env.RFS_DOMAIN || undefined,
+    region: env.RFS_REGION || 'us-east-1',
+    root: accessKeyId && secretKey ? { accessKeyId, secretKey } : undefined,
+    inlineMaxBytes: int('RFS_INLINE_MAX_BYTES', 64 * 1024),
+    chunking: {
+      minSize: int('RFS_CHUNK_MIN_BYTES', DEFAULT_CHUNKING.minSize),
+      avgSize: int('RFS_CHUNK_AVG_BYTES', DEFAULT_CHUNKING.avgSize),
+      maxSize: int('RFS_CHUNK_MAX_BYTES', DEFAULT_CHUNKING.maxSize),
+    },
+    writeConcurrency: int('RFS_WRITE_CONCURRENCY', 4),
+    readAhead: int('RFS_READ_AHEAD', 2),
+    gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
+    gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
+    logLevel: env.RFS_LOG_LEVEL || 'info',
+  };
+  if (config.inlineMaxBytes >= config.chunking.minSize) {
+    throw new Error('RFS_INLINE_MAX_BYTES must be below RFS_CHUNK_MIN_BYTES (an inline object is a single chunk)');
+  }
+  return config;
+}

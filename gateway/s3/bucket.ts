@@ -1,0 +1,56 @@
+import type { S3Call } from '../services';
+import { S3Error } from './errors';
+import { isValidBucketName } from './addressing';
+import { isoDate, parseXml, xmlDocument } from './xml';
+import { readSmallBody } from './small-body';
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+export async function createBucket(call: S3Call): Promise<void> {
+  const { services, target, caller, reply } = call;
+  const name = target.bucket;
+  if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', undefined, { BucketName: name });
+  const body = await readSmallBody(call);
+  let region = services.config.region;
+  if (body.length > 0) {
+    const doc = parseXml(body.toString('utf8'));
+    const conf = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
+    if (conf === undefined) throw new S3Error('MalformedXML');
+    if (typeof conf === 'object' && typeof conf.LocationConstraint === 'string' && conf.LocationConstraint !== '') region = conf.LocationConstraint;
+  }
+  await services.meta.createBucket({ name, owner: caller.owner, region });
+  services.buckets.forget(name);
+  reply.header('location', `/${name}`).send();
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
+export async function headBucket({ services, target, caller, reply }: S3Call): Promise<void> {
+  const bucket = await services.buckets.require(target.bucket, caller);
+  reply.header('x-amz-bucket-region', bucket.region).send();
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
+export async function deleteBucket({ services, target, caller, reply }: S3Call): Promise<void> {
+  await services.buckets.require(target.bucket, caller);
+  await services.meta.deleteBucket(target.bucket);
+  services.buckets.forget(target.bucket);
+  reply.code(204).send();
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+export async function listBuckets({ services, caller, reply }: S3Call): Promise<void> {
+  const buckets = await services.meta.listBuckets(caller.owner);
+  reply.type('application/xml').send(
+    xmlDocument('ListAllMyBucketsResult', {
+      Owner: { ID: caller.owner, DisplayName: caller.displayName },
+      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt), BucketRegion: b.region })) },
+    }),
+  );
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html
+ * us-east-1 is reported as an empty LocationConstraint, as S3 does. */
+export async function getBucketLocation({ services, target, caller, reply }: S3Call): Promise<void> {
+  const bucket = await services.buckets.require(target.bucket, caller);
+  const region = bucket.region === 'us-east-1' ? '' : bucket.region;
+  reply.type('application/xml').send(xmlDocument('LocationConstraint', { '#text': region }));
+}

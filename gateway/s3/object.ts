@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { S3Call } from '../services';
+import { objectFilterKey } from '../services';
+import { S3Error } from './errors';
+import { checkKey } from './addressing';
+import { checkReadConditions, parseEtagList } from './conditions';
+import { parseRange } from './range';
+import { objectResponseHeaders, storedHeaders, userMetadata } from './object-headers';
+import { receiveBody } from '../chunks/upload';
+import { readObjectRange } from '../chunks/reader';
+import type { ObjectVersion, WriteCondition } from '../../metadata/store';
+
+/** S3's limit for a single PUT; larger objects go through multipart upload. */
+const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
+export async function putObject({ services, target, caller, payload, request, reply }: S3Call): Promise<void> {
+  const { bucket, key } = target;
+  checkKey(key);
+  const headers = request.headers;
+  const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
+  if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_BYTES) });
+  const meta = userMetadata(headers);
+  const condition = writeCondition(request.headers);
+  await services.buckets.require(bucket, caller);
+  // Fail a create-only write before reading the body when the key plainly exists; the
+  // authoritative check is the one inside the commit transaction.
+  if (condition.ifNoneMatch && (await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
+    const exists = await services.meta.getObject(bucket, key).then(() => true, () => false);
+    if (exists) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+  }
+
+  const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config);
+  const etag = `"${body.md5Hex}"`;
+  await services.objectFilter.add(objectFilterKey(bucket, key));
+  await services.meta.putObject(
+    {
+      bucket, key, versionId: randomUUID(), size: body.size, etag, owner: caller.owner,
+      headers: storedHeaders(headers), userMetadata: meta, checksums: body.checksums as Record<string, string>,
+      inline: body.inline, chunks: body.chunks,
+    },
+    condition,
+  );
+  reply.header('etag', etag);
+  for (const [alg, value] of Object.entries(body.checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  reply.send();
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
+export async function getObject(call: S3Call): Promise<void> {
+  const { services, target, request, reply } = call;
+  const object = await lookupObject(call);
+  const headers = objectResponseHeaders(object, target.query, request.headers['x-amz-checksum-mode'] === 'ENABLED');
+  const range = parseRange(rangeHeader(call), object.size);
+  reply.headers(headers);
+  if (!range) {
+    reply.header('content-length', String(object.size));
+    return reply.send(readObjectRange(services.meta, services.chunks, object, 0, object.size - 1, services.config.readAhead));
+  }
+  reply
+    .code(206)
+    .header('content-length', String(range.end - range.start + 1))
+    .header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+  // A checksum describes the whole object, not a range of it.
+  for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) reply.removeHeader(name);
+  return reply.send(readObjectRange(services.meta, services.chunks, object, range.start, range.end, services.config.readAhead));
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
+export async function headObject(call: S3Call): Promise<void> {
+  const { target, request, reply } = call;
+  const object = await lookupObject(call);
+  reply.headers(objectResponseHeaders(object, target.query, request.headers['x-amz-checksum-mode'] === 'ENABLED'));
+  const range = parseRange(rangeHeader(call), object.size);
+  if (range) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+    reply.header('content-length', String(range.end - range.start + 1));
+  } else {
+    reply.header('content-length', String(object.size));
+  }
+  reply.send();
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
+ * Deleting a key that does not exist succeeds, as on S3. */
+export async function deleteObject({ services, target, caller, reply }: S3Call): Promise<void> {
+  checkKey(target.key);
+  await services.buckets.require(target.bucket, caller);
+  await services.meta.deleteObject(target.bucket, target.key);
+  reply.code(204).send();
+}
+
+/** The object with its read preconditions checked; the key filter answers most misses. */
+async function lookupObject({ services, target, caller, request }: S3Call): Promise<ObjectVersion> {
+  const { bucket, key } = target;
+  checkKey(key);
+  await services.buckets.require(bucket, caller);
+  if (!(await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
+    throw new S3Error('NoSuchKey', undefined, { Key: key });
+  }
+  const object = await services.meta.getObject(bucket, key);
+  checkReadConditions(request.headers, object.etag, object.lastModified);
+  return object;
+}
+
+function rangeHeader({ request, target }: S3Call): string | undefined {
+  if (target.query.has('partNumber')) throw new S3Error('NotImplemented', 'partNumber is not implemented yet.');
+  const r = request.headers.range;
+  return typeof r === 'string' ? r : undefined;
+}
+
+function writeCondition(headers: S3Call['request']['headers']): WriteCondition {
+  const condition: WriteCondition = {};
+  const ifNoneMatch = headers['if-none-match'];
+  if (typeof ifNoneMatch === 'string') {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
+    condition.ifNoneMatch = '*';
+  }
+  const ifMatch = headers['if-match'];
+  if (typeof ifMatch === 'string') condition.ifMatch = parseEtagList(ifMatch);
+  return condition;
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { authenticate } from './auth';
+import { S3Error, S3_ERRORS, type S3ErrorCode } from './s3/errors';
+import { resolveTarget } from './s3/addressing';
+import { resolveRoute } from './s3/routes';
+import { xmlDocument } from './s3/xml';
+import { MetadataError } from '../metadata/store';
+import type { Services } from './services';
+import { metrics, registry } from './metrics';
+
+/** Node's limit on the request head; S3 answers 400 RequestHeaderSectionTooLarge past 8 KiB
+ * of headers, we allow more and still answer in S3's words. */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * The S3 HTTP front end. One catch-all route: every request is addressed (path-style or
+ * virtual-hosted), authenticated from its headers before any body byte is read, matched to
+ * an action in routes.ts, and handed to that action's handler. Bodies are never parsed by
+ * fastify: object data streams from the socket to the chunk store.
+ */
+export function buildServer(services: Services, logger: Services['log']): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    // One access-log line per request comes from the onResponse hook, with the S3 action.
+    logController: { disableRequestLogging: true },
+    genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
+    exposeHeadRoutes: false,
+    routerOptions: { maxParamLength: 4096 },
+    // Idle sockets time out; a long upload that keeps sending is never cut off.
+    connectionTimeout: 120_000,
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: clientError,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-amz-request-id', request.id);
+    reply.header('x-amz-id-2', randomBytes(24).toString('base64'));
+    reply.header('server', 'rfs');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const action = (request as RequestWithAction).s3Action ?? 'unknown';
+    metrics.requests.inc({ action, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ action }, reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, url: request.url, action, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(new S3Error('MethodNotAllowed'), request, reply));
+
+  app.get('/_rfs/health', async () => ({ status: 'ok' }));
+  app.get('/_rfs/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
+    url: '*',
+    handler: async (request, reply) => {
+      const target = resolveTarget(request.raw.url ?? '/', request.headers.host, services.config.domain);
+      const auth = await authenticate(
+        { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers },
+        services.identity,
+      );
+      const route = resolveRoute(request.method, target, request.headers);
+      (request as RequestWithAction).s3Action = route.action;
+      if (auth.principal.anonymous) throw new S3Error('AccessDenied');
+      await route.handler({ services, target, caller: auth.principal.credential, payload: auth.payload, request, reply });
+      return reply;
+    },
+  });
+  return app;
+}
+
+type RequestWithAction = FastifyRequest & { s3Action?: string };
+
+/** Every error as S3's XML, with S3's status; HEAD and 304 answers carry no body. */
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const e = toS3Error(error);
+  if (e.code === 'InternalError') request.log.error({ err: error }, 'internal error');
+  else request.log.debug({ code: e.code, message: e.message }, 's3 error');
+  if (reply.sent || reply.raw.headersSent) {
+    // Part of the body is out: the only honest signal left is a cut connection.
+    request.raw.destroy();
+    return;
+  }
+  for (const name of Object.keys(reply.getHeaders())) {
+    if (!['x-amz-request-id', 'x-amz-id-2', 'server'].includes(name)) reply.removeHeader(name);
+  }
+  reply.code(e.status).headers(e.headers);
+  if (request.method === 'HEAD' || e.status === 304) {
+    reply.send();
+    return;
+  }
+  const resource = request.raw.url?.split('?')[0] ?? '/';
+  reply.type('application/xml').send(
+    xmlDocument('Error', { Code: e.code, Message: e.message, ...e.fields, Resource: resource, RequestId: request.id }, false),
+  );
+  // A body we did not read must not be taken for the next request on this connection.
+  if (!request.raw.complete) reply.header('connection', 'close');
+}
+
+function toS3Error(error: unknown): S3Error {
+  if (error instanceof S3Error) return error;
+  if (error instanceof MetadataError) return new S3Error(error.code satisfies S3ErrorCode);
+  const err = error as { code?: string; statusCode?: number; message?: string };
+  if (err.code === 'ECONNRESET' || err.message === 'aborted') return new S3Error('IncompleteBody');
+  if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new S3Error('IncompleteBody');
+  if (err.statusCode === 413) return new S3Error('EntityTooLarge');
+  return new S3Error('InternalError');
+}
+
+/** Errors Node raises before a request reaches fastify (oversized or malformed head). */
+function clientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const code: S3ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'RequestHeaderSectionTooLarge' : 'InvalidRequest';
+  const [status, message] = S3_ERRORS[code];
+  const body = xmlDocument('Error', { Code: code, Message: message }, false);
+  socket.end(
+    `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { loadConfig } from '../gateway/config';
+import { startRfs, type Rfs } from '../gateway/app';
+
+/**
+ * Starts real rfs servers for the compatibility suite: in process (a real listener on an
+ * ephemeral 127.0.0.1 port, a temp data dir per suite), or as a child process for tests that
+ * kill it or measure its memory. RFS_TEST_ENDPOINT points every suite at an external server.
+ */
+export const ROOT = { accessKeyId: 'RFSTESTROOTKEY000001', secretKey: 'rfs-test-secret-key-0000000000000000000' };
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  rfs?: Rfs;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'rfs-test-')));
+  const config = loadConfig({
+    RFS_PORT: '0',
+    RFS_DATA_DIR: dir,
+    RFS_ROOT_ACCESS_KEY: ROOT.accessKeyId,
+    RFS_ROOT_SECRET_KEY: ROOT.secretKey,
+    RFS_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const rfs = await startRfs(config);
+  return {
+    url: rfs.url,
+    dataDir: dir,
+    rfs,
+    async close() {
+      await rfs.close();
+      if (!dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildServer {
+  url: string;
+  process: ChildProcess;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | string>;
+  stop(): Promise<void>;
+}
+
+/** rfs as `npm start` runs it, in its own process (TypeScript sources through tsx). */
+export async function startChildServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
+  const root = path.resolve(__dirname, '..');
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'gateway/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      RFS_PORT: '0',
+      RFS_DATA_DIR: dataDir,
+      RFS_ROOT_ACCESS_KEY: ROOT.accessKeyId,
+      RFS_ROOT_SECRET_KEY: ROOT.secretKey,
+      RFS_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rfs did not start:\n${output}`)), 60_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then(() => reject(new Error(`rfs exited before listening:\n${output}`)));
+  });
+  return {
+    url,
+    process: child,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export function s3Client(url: string, keys = ROOT, extra: S3ClientConfig = {}): S3Client {
+  return new S3Client({
+    endpoint: url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretKey },
+    ...extra,
+  });
+}
+
+/** Deterministic pseudo-random bytes (xorshift), fast enough for hundreds of MiB. */
+export function pseudoRandom(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed | 0 || 1;
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.writeInt32LE(x, i);
+  }
+  for (; i < size; i++) out[i] = i & 0xff;
+  return out;
+}
