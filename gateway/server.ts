@@ -24,7 +24,7 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
   const app = Fastify({
     loggerInstance: logger,
     // One access-log line per request comes from the onResponse hook, with the S3 action.
-    logController: { disableRequestLogging: true },
+    disableRequestLogging: true,
     genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 4096 },
@@ -35,6 +35,9 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
     forceCloseConnections: 'idle',
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     clientErrorHandler: clientError,
+    // The router refuses a path it cannot decode (not UTF-8) before any handler runs.
+    frameworkErrors: (error, request, reply) =>
+      sendError(error.code === 'FST_ERR_BAD_URL' ? new S3Error('InvalidURI') : error, request, reply),
   });
 
   app.removeAllContentTypeParsers();
