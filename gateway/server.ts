@@ -67,7 +67,7 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
     handler: async (request, reply) => {
       const target = resolveTarget(request.raw.url ?? '/', request.headers.host, services.config.domain);
       const auth = await authenticate(
-        { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers },
+        { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
         services.identity,
       );
       const route = resolveRoute(request.method, target, request.headers);
