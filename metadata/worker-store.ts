@@ -1,5 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   type AccessKey,
   type Bucket,
@@ -36,15 +39,12 @@ export class WorkerMetadataStore implements MetadataStore {
     worker.on('exit', (code) => failAll(new Error(`metadata worker exited (${code})`)));
   }
 
-  /** Starts the worker and waits until the database is open and migrated. */
+  /** Starts the worker and waits until the database is open and migrated. Creating a new
+   * PGlite database (initdb) leaves ~700 MB resident in its process, which PGlite never gives
+   * back, so a fresh database is created by a short-lived child process first. */
   static async open(dataDir: string): Promise<WorkerMetadataStore> {
-    // From compiled JavaScript the worker is a sibling .js file; from TypeScript sources
-    // (tests, tsx) it is loaded through tsx.
-    const ts = path.extname(__filename) === '.ts';
-    const worker = new Worker(path.join(__dirname, `worker${ts ? '.ts' : '.js'}`), {
-      workerData: { dataDir },
-      execArgv: ts ? ['--require', 'tsx/cjs'] : [],
-    });
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await createDatabase(dataDir);
+    const worker = new Worker(sibling('worker'), { workerData: { dataDir }, execArgv: TS_LOADER });
     const store = new WorkerMetadataStore(worker);
     await new Promise<void>((resolve, reject) => store.pending.set(0, { resolve: () => resolve(), reject }));
     return store;
@@ -75,6 +75,22 @@ export class WorkerMetadataStore implements MetadataStore {
     await this.call('close', []);
     await this.worker.terminate();
   }
+}
+
+// From compiled JavaScript the worker and the creator are sibling .js files; from the
+// TypeScript sources (tests, tsx) they load through tsx.
+const TS_LOADER = path.extname(__filename) === '.ts' ? ['--require', 'tsx/cjs'] : [];
+
+function sibling(name: string): string {
+  return path.join(__dirname, `${name}${path.extname(__filename)}`);
+}
+
+async function createDatabase(dataDir: string): Promise<void> {
+  const child = spawn(process.execPath, [...TS_LOADER, sibling('create-db'), dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`creating the metadata database in ${dataDir} failed: ${stderr}`);
 }
 
 function revive(e: { name: string; message: string; code?: string }): Error {

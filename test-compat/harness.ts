@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { loadConfig } from '../gateway/config';
 import { startRfs, type Rfs } from '../gateway/app';
@@ -50,10 +51,13 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** rfs as `npm start` runs it, in its own process (TypeScript sources through tsx). */
+/** rfs as `npm start` runs it: the compiled server (`npm test` builds it first), in its own
+ * process, so tests can kill it and measure its memory. */
 export async function startChildServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
   const root = path.resolve(__dirname, '..');
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'gateway/main.ts')], {
+  const main = path.join(root, 'dist/gateway/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm test does) first`);
+  const child = spawn(process.execPath, [main], {
     cwd: root,
     env: {
       ...process.env,

@@ -47,12 +47,15 @@ export class AwsCli {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** A cli bound to `endpoint`, with its config and (empty) credentials files in a temp dir. */
-  static async create(endpoint: string): Promise<AwsCli> {
+  /**
+   * A cli bound to `endpoint`, with its config and (empty) credentials files in a temp dir.
+   * `extraS3Config` adds lines to the config's `s3 =` section (e.g. `signature_version = s3v4`).
+   */
+  static async create(endpoint: string, extraS3Config: string[] = []): Promise<AwsCli> {
     const dir = await mkdtemp(path.join(tmpdir(), 'rfs-awscli-'));
     const configFile = path.join(dir, 'config');
     const credentialsFile = path.join(dir, 'credentials');
-    await writeFile(configFile, CONFIG);
+    await writeFile(configFile, CONFIG + extraS3Config.map((l) => `  ${l}\n`).join(''));
     await writeFile(credentialsFile, '');
     const env: NodeJS.ProcessEnv = {
       ...baseEnv(),
