@@ -12,6 +12,7 @@ import { WorkerMetadataStore } from '../metadata/worker-store';
 import { MemoryBloom } from '../metadata/bloom';
 import type { MetadataStore } from '../metadata/store';
 import { DiskChunkStore } from '../storage-node/disk-store';
+import { HashPool } from './body/hash-pool';
 
 /** The canonical user id of the root account (S3 ids are 64 hex digits). */
 export const ROOT_OWNER = createHash('sha256').update('rfs:root').digest('hex');
@@ -38,6 +39,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const chunks = await DiskChunkStore.open(path.join(config.dataDir, 'chunks'));
     const root = rootCredentials(config.dataDir, config.root);
     const objectFilter = new MemoryBloom();
+    const hashes = new HashPool(config.hashThreads);
     const services: Services = {
       config,
       meta,
@@ -45,6 +47,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
       identity: new MetadataIdentity(meta, { ...root, owner: ROOT_OWNER, displayName: 'root' }),
       objectFilter,
       buckets: new BucketCache(meta),
+      hashes,
       log,
     };
     const app = buildServer(services, log);
@@ -62,6 +65,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
         await gc.stop();
         await app.close(); // in-flight requests finish first
         await chunks.close();
+        await hashes.close();
         await openMeta.close();
         unlock();
       },

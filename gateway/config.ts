@@ -1,4 +1,5 @@
 import path from 'node:path';
+import os from 'node:os';
 import { DEFAULT_CHUNKING, type ChunkerOptions } from '../storage-node/chunker';
 
 /** Everything configurable, from the environment (README has the table). */
@@ -15,6 +16,8 @@ export interface Config {
   chunking: ChunkerOptions;
   /** Chunk writes in flight per upload: memory per PUT ≤ this × maxSize. */
   writeConcurrency: number;
+  /** Worker threads hashing (MD5, SHA) large upload bodies off the main thread. */
+  hashThreads: number;
   /** Chunks fetched ahead of the one being sent, per GET. */
   readAhead: number;
   gcIntervalMs: number;
@@ -48,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     writeConcurrency: int('RFS_WRITE_CONCURRENCY', 4),
     readAhead: int('RFS_READ_AHEAD', 2),
+    hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length - 1))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
     gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
     logLevel: env.RFS_LOG_LEVEL || 'info',

@@ -7,6 +7,7 @@ import type { Identity, Credential } from './auth/identity';
 import type { PayloadAuth } from './auth';
 import type { Target } from './s3/addressing';
 import { S3Error } from './s3/errors';
+import type { HashPool } from './body/hash-pool';
 
 /** What the handlers work with: the interfaces at the seams, nothing concrete. */
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   /** "Definitely absent" answers for bucket/key pairs. */
   objectFilter: Bloom;
   buckets: BucketCache;
+  /** Worker threads for MD5/SHA of large bodies, off the main thread. */
+  hashes: HashPool;
   log: FastifyBaseLogger;
 }
 

@@ -17,6 +17,7 @@ import {
   type MetadataErrorCode,
 } from './store';
 import type { WorkerReply, WorkerRequest } from './worker';
+import { workerEntry } from './worker-file';
 
 /** MetadataStore whose SqlMetadataStore (on PGlite) runs in a worker thread. */
 export class WorkerMetadataStore implements MetadataStore {
@@ -44,7 +45,8 @@ export class WorkerMetadataStore implements MetadataStore {
    * back, so a fresh database is created by a short-lived child process first. */
   static async open(dataDir: string): Promise<WorkerMetadataStore> {
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await createDatabase(dataDir);
-    const worker = new Worker(sibling('worker'), { workerData: { dataDir }, execArgv: TS_LOADER });
+    const entry = workerEntry(__dirname, 'worker');
+    const worker = new Worker(entry.file, { workerData: { dataDir }, execArgv: entry.execArgv });
     const store = new WorkerMetadataStore(worker);
     await new Promise<void>((resolve, reject) => store.pending.set(0, { resolve: () => resolve(), reject }));
     return store;
@@ -77,16 +79,9 @@ export class WorkerMetadataStore implements MetadataStore {
   }
 }
 
-// From compiled JavaScript the worker and the creator are sibling .js files; from the
-// TypeScript sources (tests, tsx) they load through tsx.
-const TS_LOADER = path.extname(__filename) === '.ts' ? ['--require', 'tsx/cjs'] : [];
-
-function sibling(name: string): string {
-  return path.join(__dirname, `${name}${path.extname(__filename)}`);
-}
-
 async function createDatabase(dataDir: string): Promise<void> {
-  const child = spawn(process.execPath, [...TS_LOADER, sibling('create-db'), dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const entry = workerEntry(__dirname, 'create-db');
+  const child = spawn(process.execPath, [...entry.execArgv, entry.file, dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

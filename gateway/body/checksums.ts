@@ -4,6 +4,8 @@ import { createHash, type Hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { declaredTrailerNames } from '../auth/payload-mode';
 import { S3Error } from '../s3/errors';
+import type { HashPool, HashSession } from './hash-pool';
+import type { HashName } from './hash-worker';
 
 /** The flexible checksums S3 accepts. */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -166,6 +168,8 @@ function digesterFor(algorithm: ChecksumAlgorithm): Digester {
 
 /**
  * MD5 (for the ETag) and the requested flexible checksums of a body, fed piece by piece.
+ * Given a HashPool, MD5, SHA-1 and SHA-256 run on a hash worker and the CRCs here; then
+ * `drained()` is the worker's backpressure and `finish()` must be awaited before reading.
  * Results are final: once one is read, update() throws. checksum() is async because the
  * CRC64NVME package only digests asynchronously.
  */
@@ -174,18 +178,45 @@ export class BodyDigests {
   private md5Value: Buffer | undefined;
   private readonly digesters = new Map<ChecksumAlgorithm, Digester>();
   private readonly results = new Map<ChecksumAlgorithm, Promise<Buffer>>();
+  private readonly session?: HashSession;
 
-  constructor(algorithms: Iterable<ChecksumAlgorithm>) {
-    for (const alg of algorithms) this.digesters.set(alg, digesterFor(alg));
+  constructor(algorithms: Iterable<ChecksumAlgorithm>, pool?: HashPool) {
+    const offloaded: HashName[] = [];
+    for (const alg of algorithms) {
+      if (pool && (alg === 'SHA1' || alg === 'SHA256')) offloaded.push(alg === 'SHA1' ? 'sha1' : 'sha256');
+      else this.digesters.set(alg, digesterFor(alg));
+    }
+    this.session = pool?.session(['md5', ...offloaded]);
   }
 
   update(data: Buffer): void {
     if (this.md5Value || this.results.size > 0) throw new Error('BodyDigests.update after a digest was read');
-    this.md5.update(data);
+    if (this.session) this.session.update(data);
+    else this.md5.update(data);
     for (const d of this.digesters.values()) d.update(data);
   }
 
+  /** Resolves when the hash worker has caught up enough to take more. */
+  drained(): Promise<void> {
+    return this.session?.drained() ?? Promise.resolve();
+  }
+
+  /** Collects the worker's digests; required before reading any result when offloaded. */
+  async finish(): Promise<void> {
+    if (!this.session || this.md5Value) return;
+    const d = await this.session.digests();
+    this.md5Value = d.md5;
+    if (d.sha1) this.results.set('SHA1', Promise.resolve(d.sha1));
+    if (d.sha256) this.results.set('SHA256', Promise.resolve(d.sha256));
+  }
+
+  /** Stops the worker's share of a body that will not be finished. */
+  abort(): void {
+    if (!this.md5Value) this.session?.abort();
+  }
+
   private md5Digest(): Buffer {
+    if (this.session && !this.md5Value) throw new Error('BodyDigests: finish() first');
     return (this.md5Value ??= this.md5.digest());
   }
 

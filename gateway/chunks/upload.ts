@@ -8,6 +8,9 @@ import type { ChunkRef } from '../../metadata/store';
 import type { Config } from '../config';
 import { S3Error } from '../s3/errors';
 import { ChunkWriter } from './writer';
+import type { HashPool } from '../body/hash-pool';
+
+const OFFLOAD_MIN_BYTES = 1024 * 1024;
 
 export interface ReceivedBody {
   size: number;
@@ -31,12 +34,14 @@ export async function receiveBody(
   payload: PayloadAuth,
   store: ChunkStore,
   config: Config,
+  hashes?: HashPool,
 ): Promise<ReceivedBody> {
   const declared = declaredChecksums(headers);
   const expectedLength = declaredLength(headers, payload);
   const algorithms = checksumAlgorithms(declared);
   if (payload.mode === 'sha256') algorithms.add('SHA256');
-  const digests = new BodyDigests(algorithms);
+  // Hashing a body a few KiB long costs less than a round trip to a hash worker.
+  const digests = new BodyDigests(algorithms, expectedLength > OFFLOAD_MIN_BYTES ? hashes : undefined);
   let trailers: Record<string, string> = {};
   const body =
     payload.mode === 'streaming'
@@ -51,7 +56,9 @@ export async function receiveBody(
       size += piece.length;
       digests.update(piece);
       for (const chunk of chunker.push(piece)) await writer.add(chunk);
+      await digests.drained();
     }
+    await digests.finish();
     if (expectedLength !== undefined && size !== expectedLength) throw new S3Error('IncompleteBody');
     if (payload.mode === 'sha256') {
       const computed = (await digests.digest('SHA256')).toString('hex');
@@ -69,6 +76,7 @@ export async function receiveBody(
     const chunks = await writer.finish();
     return { size, md5Hex: digests.md5Hex(), checksums, chunks, inline };
   } catch (e) {
+    digests.abort();
     await writer.abandon();
     throw e;
   }
