@@ -51,12 +51,14 @@ export async function signRequest(
     'x-amz-content-sha256': opts.payloadHash ?? createHash('sha256').update(body).digest('hex'),
     ...req.headers,
   };
+  // As the S3 SDK does: the path is URI-encoded once, and signed as it is sent.
+  const path = req.path.split('/').map(encodeSegment).join('/');
   const signed = await signer.sign(
-    { method: req.method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: req.path, query: req.query ?? {}, headers, body },
+    { method: req.method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, query: req.query ?? {}, headers, body },
     { signingDate: opts.date },
   );
   const qs = new URLSearchParams(req.query ?? {}).toString();
-  const url = `${base}${req.path.split('/').map(encodeSegment).join('/')}${qs ? `?${qs}` : ''}`;
+  const url = `${base}${path}${qs ? `?${qs}` : ''}`;
   const signature = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization)![1];
   return { url, headers: signed.headers as Record<string, string>, signature };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -43,7 +44,7 @@ async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: nu
   throw new Error('expected an S3 error');
 }
 
-async function body(key: string, extra: Record<string, unknown> = {}): Promise<Buffer> {
+async function getBody(key: string, extra: Record<string, unknown> = {}): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
   return Buffer.from(await r.Body!.transformToByteArray());
 }
@@ -116,7 +117,7 @@ describe('objects', () => {
     for (const [key, data] of [['empty', Buffer.alloc(0)], ['one', Buffer.from('x')], ['64k', pseudoRandom(64 * 1024, 3)]] as const) {
       const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data }));
       expect(put.ETag).toBe(`"${md5(data)}"`);
-      expect((await body(key)).equals(data)).toBe(true);
+      expect((await getBody(key)).equals(data)).toBe(true);
       expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength).toBe(data.length);
     }
   });
@@ -172,6 +173,19 @@ describe('objects', () => {
       const get = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `ck-${alg}`, ChecksumMode: 'ENABLED' }));
       expect(Buffer.from(await get.Body!.transformToByteArray()).equals(data)).toBe(true); // the SDK validates the checksum
     }
+  });
+
+  test('PutObject_stream: a stream body goes aws-chunked with a CRC32 trailer and round-trips', async () => {
+    const data = pseudoRandom(2 * 1024 * 1024 + 5, 31);
+    const body = Readable.from((function* () {
+      for (let at = 0; at < data.length; at += 100_000) yield data.subarray(at, at + 100_000);
+    })());
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed', Body: body, ContentLength: data.length }));
+    expect(put.ETag).toBe(`"${md5(data)}"`);
+    expect(put.ChecksumCRC32).toBeTruthy();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'streamed', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumCRC32).toBe(put.ChecksumCRC32);
+    expect((await getBody('streamed')).equals(data)).toBe(true);
   });
 
   test('Checksums_wrong: a declared CRC32 that does not match is BadDigest, nothing stored', async () => {
@@ -237,14 +251,14 @@ describe('ranges and conditions', () => {
     expect(won).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason.$metadata.httpStatusCode).toBe(412);
     const winner = results.findIndex((r) => r.status === 'fulfilled');
-    expect((await body('create-once')).toString()).toBe(`writer ${winner}`);
+    expect((await getBody('create-once')).toString()).toBe(`writer ${winner}`);
   });
 
   test('PutObject_IfMatch: overwrite only the expected version', async () => {
     const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas', Body: 'v1' }));
     expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas', Body: 'v2', IfMatch: '"0000"' })))).toMatchObject({ status: 412 });
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas', Body: 'v2', IfMatch: first.ETag }));
-    expect((await body('cas')).toString()).toBe('v2');
+    expect((await getBody('cas')).toString()).toBe('v2');
   });
 });
 
@@ -252,14 +266,14 @@ describe('concurrency', () => {
   test('PutObject_parallel: 50 distinct keys in parallel all round-trip', async () => {
     const datas = Array.from({ length: 50 }, (_, i) => pseudoRandom(100_000 + i * 5_000, i + 100));
     await Promise.all(datas.map((d, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `par/${i}`, Body: d }))));
-    const back = await Promise.all(datas.map((_, i) => body(`par/${i}`)));
+    const back = await Promise.all(datas.map((_, i) => getBody(`par/${i}`)));
     back.forEach((b, i) => expect(b.equals(datas[i])).toBe(true));
   });
 
   test('PutObject_parallelSameKey: 50 writers of one key leave exactly one complete body', async () => {
     const datas = Array.from({ length: 50 }, (_, i) => pseudoRandom(400_000, i + 500));
     await Promise.all(datas.map((d) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'contended', Body: d }))));
-    const final = await body('contended');
+    const final = await getBody('contended');
     expect(datas.some((d) => d.equals(final))).toBe(true);
   });
 });
