@@ -56,12 +56,19 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    void objectFilter.rebuild(allKeys(meta)).catch((e) => log.error({ err: e }, 'object filter rebuild failed'));
-    gc.start(config.gcIntervalMs);
+    // The filter is rebuilt from the database at start and then periodically, so keys
+    // deleted since the last build stop costing a database read.
     const openMeta = meta;
+    const rebuildFilter = () =>
+      objectFilter.rebuild(allKeys(openMeta)).catch((e) => log.error({ err: e }, 'object filter rebuild failed'));
+    void rebuildFilter();
+    const filterTimer = setInterval(() => void rebuildFilter(), config.filterRebuildMs);
+    filterTimer.unref();
+    gc.start(config.gcIntervalMs);
     return {
       app, url, root, services, gc,
       async close() {
+        clearInterval(filterTimer);
         await gc.stop();
         await app.close(); // in-flight requests finish first
         await chunks.close();

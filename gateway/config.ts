@@ -23,6 +23,8 @@ export interface Config {
   gcIntervalMs: number;
   /** A chunk must be unreferenced and unclaimed this long before it is deleted. */
   gcGraceMs: number;
+  /** How often the object Bloom filter is rebuilt from the database. */
+  filterRebuildMs: number;
   logLevel: string;
 }
 
@@ -54,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length - 1))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
     gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
+    filterRebuildMs: int('RFS_FILTER_REBUILD_SECONDS', 3600) * 1000,
     logLevel: env.RFS_LOG_LEVEL || 'info',
   };
   if (config.inlineMaxBytes >= config.chunking.minSize) {

@@ -70,9 +70,9 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
         { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
         services.identity,
       );
+      if (auth.principal.anonymous) throw new S3Error('AccessDenied');
       const route = resolveRoute(request.method, target, request.headers);
       (request as RequestWithAction).s3Action = route.action;
-      if (auth.principal.anonymous) throw new S3Error('AccessDenied');
       await route.handler({ services, target, caller: auth.principal.credential, payload: auth.payload, request, reply });
       return reply;
     },
