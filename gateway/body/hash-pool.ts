@@ -46,6 +46,7 @@ export class HashPool {
  * its buffers); `drained` is the backpressure; `digests` ends the session. */
 export class HashSession {
   private batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  private readonly spare: Buffer[] = [];
   private filled = 0;
   private backlog = 0;
   private waiters: (() => void)[] = [];
@@ -91,7 +92,8 @@ export class HashSession {
 
   receive(reply: HashReply): void {
     if (reply.op === 'ack') {
-      this.backlog -= reply.bytes;
+      this.backlog -= reply.data.byteLength;
+      this.spare.push(Buffer.from(reply.data.buffer, 0, BATCH_BYTES));
       if (this.backlog <= MAX_BACKLOG) for (const w of this.waiters.splice(0)) w();
       return;
     }
@@ -113,7 +115,7 @@ export class HashSession {
     const data = new Uint8Array(full, 0, this.filled);
     this.backlog += this.filled;
     this.post({ op: 'data', id: this.id, data }, [full as ArrayBuffer]);
-    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.batch = this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
     this.filled = 0;
   }
 }

@@ -15,7 +15,11 @@ export type HashMessage =
   | { op: 'end'; id: number }
   | { op: 'abort'; id: number };
 
-export type HashReply = { op: 'ack'; id: number; bytes: number } | { op: 'digests'; id: number; digests: Partial<Record<HashName, Uint8Array>> };
+/** An ack hands the batch's memory back, so a session reuses a few buffers instead of
+ * leaving one per MiB for the worker's garbage collector. */
+export type HashReply =
+  | { op: 'ack'; id: number; data: Uint8Array }
+  | { op: 'digests'; id: number; digests: Partial<Record<HashName, Uint8Array>> };
 
 const sessions = new Map<number, Map<HashName, Hash>>();
 const port = parentPort!;
@@ -27,7 +31,7 @@ port.on('message', (m: HashMessage) => {
       break;
     case 'data':
       for (const h of sessions.get(m.id)?.values() ?? []) h.update(m.data);
-      port.postMessage({ op: 'ack', id: m.id, bytes: m.data.byteLength } satisfies HashReply);
+      port.postMessage({ op: 'ack', id: m.id, data: m.data } satisfies HashReply, [m.data.buffer as ArrayBuffer]);
       break;
     case 'end': {
       const digests: Partial<Record<HashName, Uint8Array>> = {};
