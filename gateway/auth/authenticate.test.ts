@@ -1,8 +1,8 @@
 import { SignatureV4 } from '@smithy/signature-v4';
+import { s3Failure } from '../s3/errors.testing';
 import type { Checksum, SourceData } from '@smithy/types';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from '../s3/errors';
 import { StaticIdentity, authenticate, type AuthInput, type Credential } from '.';
 import { signingKey } from './signing-key';
 
@@ -101,15 +101,6 @@ async function presign(req: Req, opts: { signer?: SignatureV4; at?: number; expi
   return { method: signed.method, rawPath: signed.path, rawQuery: queryString(signed.query as Query), headers: lower(signed.headers) };
 }
 
-async function failure(p: Promise<unknown>): Promise<S3Error> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3Error) return e;
-    throw e;
-  }
-  throw new Error('expected an S3Error');
-}
 
 const ODD_KEYS = [
   'plain.txt',
@@ -192,7 +183,7 @@ describe('header auth', () => {
 
   it('refuses a wrong secret without revealing any secret', async () => {
     const input = await signHeader({ path: '/bucket/k', headers: { 'x-amz-security-token': 'session-token-value' } }, { signer: sdkSigner('not the secret') });
-    const e = await failure(authenticate(input, identity, NOW));
+    const e = await s3Failure(authenticate(input, identity, NOW));
     expect(e.code).toBe('SignatureDoesNotMatch');
     expect(e.status).toBe(403);
     expect(e.fields).toMatchObject({ AWSAccessKeyId: ALICE.accessKeyId });
@@ -204,7 +195,7 @@ describe('header auth', () => {
 
   it('refuses an unknown access key', async () => {
     const input = await signHeader({ path: '/bucket/k' }, { signer: sdkSigner('x', 'AKIDNOBODY') });
-    const e = await failure(authenticate(input, identity, NOW));
+    const e = await s3Failure(authenticate(input, identity, NOW));
     expect([e.code, e.status, e.fields.AWSAccessKeyId]).toEqual(['InvalidAccessKeyId', 403, 'AKIDNOBODY']);
   });
 
@@ -222,21 +213,21 @@ describe('header auth', () => {
   ])('refuses a change of %s', async (_what, change) => {
     const input = await signHeader({ path: '/bucket/key', query: { versionId: '1' }, headers: { range: 'bytes=0-9' } });
     await expect(authenticate(input, identity, NOW)).resolves.toBeDefined();
-    expect((await failure(authenticate(change(input), identity, NOW))).code).toBe('SignatureDoesNotMatch');
+    expect((await s3Failure(authenticate(change(input), identity, NOW))).code).toBe('SignatureDoesNotMatch');
   });
 
   it('refuses a request whose signed header is missing', async () => {
     const input = await signHeader({ path: '/bucket/key', headers: { range: 'bytes=0-9' } });
     const { range: _range, ...headers } = input.headers;
-    expect((await failure(authenticate({ ...input, headers }, identity, NOW))).code).toBe('SignatureDoesNotMatch');
+    expect((await s3Failure(authenticate({ ...input, headers }, identity, NOW))).code).toBe('SignatureDoesNotMatch');
   });
 
   it('refuses x-amz-* headers that were not signed, and an unsigned host', async () => {
     const input = await signHeader({ path: '/bucket/key' });
-    const e = await failure(authenticate({ ...input, headers: { ...input.headers, 'x-amz-acl': 'public-read' } }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, headers: { ...input.headers, 'x-amz-acl': 'public-read' } }, identity, NOW));
     expect([e.code, e.fields.HeadersNotSigned]).toEqual(['AccessDenied', 'x-amz-acl']);
     const noHost = String(input.headers.authorization).replace('SignedHeaders=host;', 'SignedHeaders=');
-    const e2 = await failure(authenticate({ ...input, headers: { ...input.headers, authorization: noHost } }, identity, NOW));
+    const e2 = await s3Failure(authenticate({ ...input, headers: { ...input.headers, authorization: noHost } }, identity, NOW));
     expect([e2.code, e2.fields.HeadersNotSigned]).toEqual(['AccessDenied', 'host']);
   });
 
@@ -248,7 +239,7 @@ describe('header auth', () => {
   ])('with a clock %s: %s', async (_what, offset, code) => {
     const input = await signHeader({ path: '/bucket/key' }, { at: NOW + offset });
     if (!code) return void (await expect(authenticate(input, identity, NOW)).resolves.toBeDefined());
-    const e = await failure(authenticate(input, identity, NOW));
+    const e = await s3Failure(authenticate(input, identity, NOW));
     expect(e.code).toBe(code);
     expect(e.status).toBe(403);
     expect(e.fields).toEqual({
@@ -275,7 +266,7 @@ describe('header auth', () => {
   ])('refuses an Authorization header with %s', async (_what, edit, code, message) => {
     const input = await signHeader({ path: '/bucket/key' });
     const authorization = edit(String(input.headers.authorization));
-    const e = await failure(authenticate({ ...input, headers: { ...input.headers, authorization } }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, headers: { ...input.headers, authorization } }, identity, NOW));
     expect(e.code).toBe(code);
     if (message) expect(e.message).toMatch(message);
   });
@@ -283,24 +274,24 @@ describe('header auth', () => {
   it('requires x-amz-content-sha256 with a value S3 knows', async () => {
     const input = await signHeader({ path: '/bucket/key' });
     const { 'x-amz-content-sha256': _, ...headers } = input.headers;
-    const missing = await failure(authenticate({ ...input, headers }, identity, NOW));
+    const missing = await s3Failure(authenticate({ ...input, headers }, identity, NOW));
     expect([missing.code, missing.message]).toEqual(['InvalidRequest', 'Missing required header for this request: x-amz-content-sha256']);
-    const bad = await failure(authenticate({ ...input, headers: { ...headers, 'x-amz-content-sha256': 'STREAMING-SOMETHING' } }, identity, NOW));
+    const bad = await s3Failure(authenticate({ ...input, headers: { ...headers, 'x-amz-content-sha256': 'STREAMING-SOMETHING' } }, identity, NOW));
     expect([bad.code, bad.fields.ArgumentName, bad.fields.ArgumentValue]).toEqual(['InvalidArgument', 'x-amz-content-sha256', 'STREAMING-SOMETHING']);
   });
 
   it('requires a date', async () => {
     const input = await signHeader({ path: '/bucket/key' });
     const { 'x-amz-date': _, ...headers } = input.headers;
-    const e = await failure(authenticate({ ...input, headers }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, headers }, identity, NOW));
     expect([e.code, e.message]).toEqual(['AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header']);
-    const bad = await failure(authenticate({ ...input, headers: { ...headers, 'x-amz-date': '20261301T000000Z' } }, identity, NOW));
+    const bad = await s3Failure(authenticate({ ...input, headers: { ...headers, 'x-amz-date': '20261301T000000Z' } }, identity, NOW));
     expect(bad.code).toBe('AccessDenied');
   });
 
   it('refuses the Authorization header and a presigned query together', async () => {
     const input = await signHeader({ path: '/bucket/key' });
-    const e = await failure(authenticate({ ...input, rawQuery: 'X-Amz-Algorithm=AWS4-HMAC-SHA256' }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, rawQuery: 'X-Amz-Algorithm=AWS4-HMAC-SHA256' }, identity, NOW));
     expect([e.code, e.message]).toEqual([
       'InvalidArgument',
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
@@ -320,7 +311,7 @@ describe('presigned URLs', () => {
     expect(input.rawQuery).toContain('X-Amz-Security-Token=tok');
     expect(input.rawQuery).toContain('content-type');
     await expect(authenticate(input, identity, NOW)).resolves.toBeDefined();
-    const e = await failure(authenticate({ ...input, headers: { ...input.headers, 'content-type': 'text/html' } }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, headers: { ...input.headers, 'content-type': 'text/html' } }, identity, NOW));
     expect(e.code).toBe('SignatureDoesNotMatch');
     expect(e.fields.CanonicalRequest).toContain('X-Amz-Security-Token=<redacted>');
   });
@@ -329,7 +320,7 @@ describe('presigned URLs', () => {
     const sha = createHash('sha256').update('body').digest('hex');
     const input = await presign({ method: 'PUT', path: '/bucket/k' });
     // Sent after presigning: not signed, so it changes the canonical request and the signature fails.
-    const e = await failure(authenticate({ ...input, headers: { ...input.headers, 'x-amz-content-sha256': sha } }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, headers: { ...input.headers, 'x-amz-content-sha256': sha } }, identity, NOW));
     expect(e.code).toBe('SignatureDoesNotMatch');
     expect(e.fields.CanonicalRequest).toMatch(new RegExp(`\n${sha}$`));
   });
@@ -342,12 +333,12 @@ describe('presigned URLs', () => {
   ])('refuses %s', async (_what, edit) => {
     const input = await presign({ path: '/bucket/k', query: { versionId: '1' } });
     await expect(authenticate(input, identity, NOW)).resolves.toBeDefined();
-    expect((await failure(authenticate({ ...input, rawQuery: edit(input.rawQuery) }, identity, NOW))).code).toBe('SignatureDoesNotMatch');
+    expect((await s3Failure(authenticate({ ...input, rawQuery: edit(input.rawQuery) }, identity, NOW))).code).toBe('SignatureDoesNotMatch');
   });
 
   it('refuses an expired URL, with the times', async () => {
     const input = await presign({ path: '/bucket/k' }, { at: NOW - 3601_000, expiresIn: 3600 });
-    const e = await failure(authenticate(input, identity, NOW));
+    const e = await s3Failure(authenticate(input, identity, NOW));
     expect([e.code, e.status, e.message]).toEqual(['AccessDenied', 403, 'Request has expired']);
     expect(e.fields).toEqual({ 'X-Amz-Expires': '3600', Expires: '2026-01-01T11:59:59Z', ServerTime: '2026-01-01T12:00:00Z' });
     await expect(authenticate(input, identity, NOW - 1000)).resolves.toBeDefined();
@@ -355,7 +346,7 @@ describe('presigned URLs', () => {
 
   it('refuses a URL dated more than 15 minutes ahead', async () => {
     const input = await presign({ path: '/bucket/k' }, { at: NOW + 16 * 60_000 });
-    const e = await failure(authenticate(input, identity, NOW));
+    const e = await s3Failure(authenticate(input, identity, NOW));
     expect([e.code, e.message]).toEqual(['AccessDenied', 'Request is not yet valid']);
     await expect(authenticate(await presign({ path: '/bucket/k' }, { at: NOW + 14 * 60_000 }), identity, NOW)).resolves.toBeDefined();
   });
@@ -367,7 +358,7 @@ describe('presigned URLs', () => {
     ['1h', 'X-Amz-Expires should be a number'],
   ])('refuses X-Amz-Expires=%s', async (value, message) => {
     const input = await presign({ path: '/bucket/k' });
-    const e = await failure(authenticate({ ...input, rawQuery: input.rawQuery.replace('X-Amz-Expires=3600', `X-Amz-Expires=${value}`) }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, rawQuery: input.rawQuery.replace('X-Amz-Expires=3600', `X-Amz-Expires=${value}`) }, identity, NOW));
     expect([e.code, e.message]).toEqual(['AuthorizationQueryParametersError', message]);
   });
 
@@ -381,7 +372,7 @@ describe('presigned URLs', () => {
     async (name) => {
       const input = await presign({ path: '/bucket/k' });
       const rawQuery = input.rawQuery.split('&').filter((p) => !p.startsWith(`${name}=`)).join('&');
-      const e = await failure(authenticate({ ...input, rawQuery }, identity, NOW));
+      const e = await s3Failure(authenticate({ ...input, rawQuery }, identity, NOW));
       expect(e.code).toBe('AuthorizationQueryParametersError');
       expect(e.message).toMatch(/^Query-string authentication version 4 requires/);
     },
@@ -394,14 +385,14 @@ describe('presigned URLs', () => {
     ['another day', (q) => q.replace('%2F20260101%2F', '%2F20251231%2F'), /Invalid credential date "20251231"/],
   ])('refuses %s', async (_what, edit, message) => {
     const input = await presign({ path: '/bucket/k' });
-    const e = await failure(authenticate({ ...input, rawQuery: edit(input.rawQuery) }, identity, NOW));
+    const e = await s3Failure(authenticate({ ...input, rawQuery: edit(input.rawQuery) }, identity, NOW));
     expect(e.code).toBe('AuthorizationQueryParametersError');
     expect(e.message).toMatch(message);
   });
 
   it('refuses SigV2 query authentication', async () => {
     const input: AuthInput = { method: 'GET', rawPath: '/b/k', rawQuery: 'AWSAccessKeyId=AKIDALICE&Expires=1&Signature=abc', headers: { host: HOST } };
-    expect((await failure(authenticate(input, identity, NOW))).code).toBe('InvalidRequest');
+    expect((await s3Failure(authenticate(input, identity, NOW))).code).toBe('InvalidRequest');
   });
 });
 
@@ -473,7 +464,7 @@ describe('the AWS documentation examples', () => {
       principal: { anonymous: false, credential: EXAMPLE },
       payload: { mode: 'unsigned' },
     });
-    expect((await failure(authenticate(input, examples, AT + 86401_000))).message).toBe('Request has expired');
+    expect((await s3Failure(authenticate(input, examples, AT + 86401_000))).message).toBe('Request has expired');
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
+import { s3Failure } from '../s3/errors.testing';
 import { StaticIdentity, authenticate, type Credential, type PayloadAuth } from '../auth';
 import { ChunkSigner } from '../auth/chunk-signer';
-import { S3Error } from '../s3/errors';
 import { decodeAwsChunked, MAX_LINE_BYTES, type AwsChunkedOptions } from './aws-chunked';
 import { BodyDigests } from './checksums';
 
@@ -24,15 +24,6 @@ async function decode(body: Buffer | AsyncIterable<Buffer>, payload: Streaming, 
   return { data: Buffer.concat(out), trailers };
 }
 
-async function failure(p: Promise<unknown>): Promise<S3Error> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3Error) return e;
-    throw e;
-  }
-  throw new Error('expected an S3Error');
-}
 
 /** The AWS documentation's chunked upload examples, authenticated from their headers. */
 async function awsExample(trailer: boolean): Promise<{ payload: Streaming; body: Buffer }> {
@@ -110,7 +101,7 @@ describe('the AWS chunked upload example', () => {
 
   it.each([0, 1, 2])('refuses a wrong signature on chunk %i', async (n) => {
     const { payload, body } = await awsExample(false);
-    const e = await failure(decode(corrupt(body, 'chunk-signature=', n), payload));
+    const e = await s3Failure(decode(corrupt(body, 'chunk-signature=', n), payload));
     expect(e.code).toBe('SignatureDoesNotMatch');
     expect(e.fields.StringToSign).toMatch(/^AWS4-HMAC-SHA256-PAYLOAD\n20130524T000000Z\n20130524\/us-east-1\/s3\/aws4_request\n/);
   });
@@ -121,24 +112,24 @@ describe('the AWS chunked upload example', () => {
     const start = body.indexOf('\r\n') + 2;
     const at = offset < 65536 ? start + offset : body.indexOf('\r\n', body.indexOf('400;') ) + 2 + (offset - 65536);
     changed[at] = 0x62;
-    expect((await failure(decode(changed, payload))).code).toBe('SignatureDoesNotMatch');
+    expect((await s3Failure(decode(changed, payload))).code).toBe('SignatureDoesNotMatch');
   });
 
   it('refuses another seed', async () => {
     const { payload, body } = await awsExample(false);
     const other = { ...payload, signer: new ChunkSigner(Buffer.alloc(32), '20130524T000000Z', '20130524/us-east-1/s3/aws4_request', '0'.repeat(64)) };
-    expect((await failure(decode(body, other))).code).toBe('SignatureDoesNotMatch');
+    expect((await s3Failure(decode(body, other))).code).toBe('SignatureDoesNotMatch');
   });
 
   it.each([66559, 66561, 0])('refuses a decoded length of %i', async (decodedLength) => {
     const { payload, body } = await awsExample(false);
-    const e = await failure(decode(body, payload, { decodedLength }));
+    const e = await s3Failure(decode(body, payload, { decodedLength }));
     expect([e.code, e.fields.NumberBytesExpected]).toEqual(['IncompleteBody', String(decodedLength)]);
   });
 
   it.each([10, 100, 65000, 66700, 66790, 66821])('refuses the body cut after %i bytes', async (length) => {
     const { payload, body } = await awsExample(false);
-    const e = await failure(decode(body.subarray(0, length), payload, { decodedLength: 66560 }));
+    const e = await s3Failure(decode(body.subarray(0, length), payload, { decodedLength: 66560 }));
     expect(e.code).toBe('IncompleteBody');
   });
 
@@ -149,13 +140,13 @@ describe('the AWS chunked upload example', () => {
 
   it('refuses data after the end', async () => {
     const { payload, body } = await awsExample(false);
-    expect((await failure(decode(Buffer.concat([body, Buffer.from('x')]), payload))).code).toBe('IncompleteBody');
+    expect((await s3Failure(decode(Buffer.concat([body, Buffer.from('x')]), payload))).code).toBe('IncompleteBody');
   });
 
   it('refuses a chunk without its signature', async () => {
     const { payload, body } = await awsExample(false);
     const stripped = Buffer.from(body.toString('latin1').replace(/;chunk-signature=[0-9a-f]+/, ''), 'latin1');
-    expect((await failure(decode(stripped, payload))).code).toBe('IncompleteBody');
+    expect((await s3Failure(decode(stripped, payload))).code).toBe('IncompleteBody');
   });
 });
 
@@ -174,7 +165,7 @@ describe('the AWS chunked upload example with a trailer', () => {
   it('refuses a wrong trailer signature or a changed trailer', async () => {
     const { payload, body } = await awsExample(true);
     for (const bad of [corrupt(body, 'x-amz-trailer-signature:'), Buffer.from(body.toString('latin1').replace('sOO8/Q==', 'sOO8/Q0='), 'latin1')]) {
-      const e = await failure(decode(bad, payload));
+      const e = await s3Failure(decode(bad, payload));
       expect(e.code).toBe('SignatureDoesNotMatch');
       expect(e.fields.StringToSign).toMatch(/^AWS4-HMAC-SHA256-TRAILER\n/);
     }
@@ -183,14 +174,14 @@ describe('the AWS chunked upload example with a trailer', () => {
   it('refuses a missing trailer signature', async () => {
     const { payload, body } = await awsExample(true);
     const stripped = Buffer.from(body.toString('latin1').replace(/x-amz-trailer-signature:.*\r\n/, ''), 'latin1');
-    expect((await failure(decode(stripped, payload))).code).toBe('IncompleteBody');
+    expect((await s3Failure(decode(stripped, payload))).code).toBe('IncompleteBody');
   });
 
   it('refuses a trailer that was not declared, and a declared one that is missing', async () => {
     const { payload, body } = await awsExample(true);
-    const undeclared = await failure(decode(body, { ...payload, trailerNames: ['x-amz-checksum-sha256'] }));
+    const undeclared = await s3Failure(decode(body, { ...payload, trailerNames: ['x-amz-checksum-sha256'] }));
     expect([undeclared.code, undeclared.message]).toEqual(['InvalidRequest', expect.stringMatching(/x-amz-checksum-crc32c was not declared/)]);
-    const missing = await failure(decode(body, { ...payload, trailerNames: ['x-amz-checksum-crc32c', 'x-amz-checksum-sha256'] }));
+    const missing = await s3Failure(decode(body, { ...payload, trailerNames: ['x-amz-checksum-crc32c', 'x-amz-checksum-sha256'] }));
     expect(missing.message).toMatch(/x-amz-checksum-sha256 declared in x-amz-trailer but not sent/);
   });
 });
@@ -293,12 +284,12 @@ describe('bodies built here', () => {
     ['trailers without a trailer mode', '3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n', 'IncompleteBody'],
   ])('refuses %s', async (_what, text, code) => {
     const payload: Streaming = { mode: 'streaming', trailer: false };
-    for (const size of [1, 2, 1000]) expect((await failure(decode(Buffer.from(text), payload, {}, size))).code).toBe(code);
+    for (const size of [1, 2, 1000]) expect((await s3Failure(decode(Buffer.from(text), payload, {}, size))).code).toBe(code);
   });
 
   it('refuses a trailer line without a name', async () => {
     const payload: Streaming = { mode: 'streaming', trailer: true, trailerNames: ['x-amz-checksum-crc32'] };
-    expect((await failure(decode(Buffer.from('0\r\n:AAAAAA==\r\n\r\n'), payload))).code).toBe('InvalidRequest');
+    expect((await s3Failure(decode(Buffer.from('0\r\n:AAAAAA==\r\n\r\n'), payload))).code).toBe('InvalidRequest');
   });
 
   it('refuses a header line over 4 KiB, without reading on', async () => {
@@ -309,14 +300,14 @@ describe('bodies built here', () => {
         yield Buffer.alloc(1000, '0');
       }
     }
-    const e = await failure(decode(endless(), { mode: 'streaming', trailer: false }));
+    const e = await s3Failure(decode(endless(), { mode: 'streaming', trailer: false }));
     expect(e.code).toBe('IncompleteBody');
     expect(read).toBeLessThanOrEqual(MAX_LINE_BYTES + 1000);
     // A line of exactly 4096 bytes (a long chunk extension) is fine, one more byte is not.
     const line = (n: number) => `3;${'x'.repeat(n - 2)}\r\nabc\r\n0\r\n\r\n`;
     for (const size of [7, 4097, 5000]) {
       expect((await decode(Buffer.from(line(MAX_LINE_BYTES)), { mode: 'streaming', trailer: false }, {}, size)).data.toString()).toBe('abc');
-      expect((await failure(decode(Buffer.from(line(MAX_LINE_BYTES + 1)), { mode: 'streaming', trailer: false }, {}, size))).code).toBe('IncompleteBody');
+      expect((await s3Failure(decode(Buffer.from(line(MAX_LINE_BYTES + 1)), { mode: 'streaming', trailer: false }, {}, size))).code).toBe('IncompleteBody');
     }
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { s3Failure } from '../s3/errors.testing';
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../s3/errors';
 import { BodyDigests, CHECKSUM_ALGORITHMS, checksumAlgorithms, declaredChecksums, verifyChecksums, type ChecksumAlgorithm } from './checksums';
@@ -16,15 +17,6 @@ const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 function thrown(f: () => unknown): S3Error {
   try {
     f();
-  } catch (e) {
-    if (e instanceof S3Error) return e;
-    throw e;
-  }
-  throw new Error('expected an S3Error');
-}
-async function rejected(p: Promise<unknown>): Promise<S3Error> {
-  try {
-    await p;
   } catch (e) {
     if (e instanceof S3Error) return e;
     throw e;
@@ -127,13 +119,13 @@ describe('verifyChecksums', () => {
     const good = declaredChecksums({ [header]: b64(VECTORS[alg]), 'content-md5': MD5 });
     expect(await verifyChecksums(good, {}, digestsOf(CHECK, checksumAlgorithms(good)))).toEqual({ [alg]: b64(VECTORS[alg]) });
     const wrong = declaredChecksums({ [header]: Buffer.alloc(VECTORS[alg].length / 2, 1).toString('base64') });
-    const e = await rejected(verifyChecksums(wrong, {}, digestsOf(CHECK, checksumAlgorithms(wrong))));
+    const e = await s3Failure(verifyChecksums(wrong, {}, digestsOf(CHECK, checksumAlgorithms(wrong))));
     expect([e.code, e.status, e.message]).toEqual(['BadDigest', 400, `The ${alg} you specified did not match the calculated checksum.`]);
   });
 
   it('refuses a wrong Content-MD5 with both digests', async () => {
     const declared = declaredChecksums({ 'content-md5': '1B2M2Y8AsgTpgAmY7PhCfg==' });
-    const e = await rejected(verifyChecksums(declared, {}, digestsOf(CHECK, [])));
+    const e = await s3Failure(verifyChecksums(declared, {}, digestsOf(CHECK, [])));
     expect([e.code, e.message]).toEqual(['BadDigest', 'The Content-MD5 you specified did not match what we received.']);
     expect(e.fields).toEqual({ ExpectedDigest: '1B2M2Y8AsgTpgAmY7PhCfg==', CalculatedDigest: MD5 });
     expect(await verifyChecksums(declaredChecksums({ 'content-md5': MD5 }), {}, digestsOf(CHECK, []))).toEqual({});
@@ -143,9 +135,9 @@ describe('verifyChecksums', () => {
     const declared = declaredChecksums({ 'x-amz-trailer': 'x-amz-checksum-crc32c' });
     const digests = () => digestsOf(CHECK, checksumAlgorithms(declared));
     expect(await verifyChecksums(declared, { 'x-amz-checksum-crc32c': '4waSgw==' }, digests())).toEqual({ CRC32C: '4waSgw==' });
-    expect((await rejected(verifyChecksums(declared, { 'x-amz-checksum-crc32c': 'AAAAAA==' }, digests()))).code).toBe('BadDigest');
-    const bad = await rejected(verifyChecksums(declared, { 'x-amz-checksum-crc32c': '4waSgw' }, digests()));
+    expect((await s3Failure(verifyChecksums(declared, { 'x-amz-checksum-crc32c': 'AAAAAA==' }, digests()))).code).toBe('BadDigest');
+    const bad = await s3Failure(verifyChecksums(declared, { 'x-amz-checksum-crc32c': '4waSgw' }, digests()));
     expect([bad.code, bad.message]).toEqual(['InvalidRequest', 'Value for x-amz-checksum-crc32c trailing header is invalid.']);
-    expect((await rejected(verifyChecksums(declared, {}, digests()))).code).toBe('InvalidRequest');
+    expect((await s3Failure(verifyChecksums(declared, {}, digests()))).code).toBe('InvalidRequest');
   });
 });
