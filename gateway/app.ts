@@ -31,7 +31,10 @@ export interface Rfs {
  * in process, in-process Bloom filters, all under `config.dataDir`.
  */
 export async function startRfs(config: Config): Promise<Rfs> {
-  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  // Asynchronous, buffered stdout: a synchronous write per access-log line was the largest
+  // single cost of a small request. Flushed on close.
+  const logDestination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] }, logDestination);
   const unlock = lockDataDir(config.dataDir);
   let meta: MetadataStore | undefined;
   try {
@@ -75,6 +78,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
         await hashes.close();
         await openMeta.close();
         unlock();
+        logDestination.flushSync();
       },
     };
   } catch (e) {
