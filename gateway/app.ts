@@ -13,6 +13,7 @@ import { MemoryBloom } from '../metadata/bloom';
 import type { MetadataStore } from '../metadata/store';
 import { DiskChunkStore } from '../storage-node/disk-store';
 import { HashPool } from './body/hash-pool';
+import { Slots } from './chunks/slots';
 
 /** The canonical user id of the root account (S3 ids are 64 hex digits). */
 export const ROOT_OWNER = createHash('sha256').update('rfs:root').digest('hex');
@@ -51,6 +52,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
       objectFilter,
       buckets: new BucketCache(meta),
       hashes,
+      writeSlots: new Slots(config.writeSlots),
       log,
     };
     const app = buildServer(services, log);

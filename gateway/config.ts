@@ -18,6 +18,8 @@ export interface Config {
   writeConcurrency: number;
   /** Worker threads hashing (MD5, SHA) large upload bodies off the main thread. */
   hashThreads: number;
+  /** Chunk writes in flight across all uploads: bounds upload memory server-wide. */
+  writeSlots: number;
   /** Chunks fetched ahead of the one being sent, per GET. */
   readAhead: number;
   gcIntervalMs: number;
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSize: int('RFS_CHUNK_MAX_BYTES', DEFAULT_CHUNKING.maxSize),
     },
     writeConcurrency: int('RFS_WRITE_CONCURRENCY', 4),
+    writeSlots: int('RFS_WRITE_SLOTS', 32),
     readAhead: int('RFS_READ_AHEAD', 2),
     hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length - 1))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,

@@ -8,6 +8,7 @@ import type { PayloadAuth } from './auth';
 import type { Target } from './s3/addressing';
 import { S3Error } from './s3/errors';
 import type { HashPool } from './body/hash-pool';
+import type { Slots } from './chunks/slots';
 
 /** What the handlers work with: the interfaces at the seams, nothing concrete. */
 export interface Services {
@@ -18,6 +19,8 @@ export interface Services {
   /** "Definitely absent" answers for bucket/key pairs. */
   objectFilter: Bloom;
   buckets: BucketCache;
+  /** Chunk writes in flight across all uploads. */
+  writeSlots: Slots;
   /** Worker threads for MD5/SHA of large bodies, off the main thread. */
   hashes: HashPool;
   log: FastifyBaseLogger;

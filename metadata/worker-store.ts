@@ -22,6 +22,8 @@ import { workerEntry } from './worker-file';
 /** MetadataStore whose SqlMetadataStore (on PGlite) runs in a worker thread. */
 export class WorkerMetadataStore implements MetadataStore {
   private nextId = 1;
+  /** Set once the worker is gone: every later call fails at once instead of waiting forever. */
+  private dead?: Error;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 
   private constructor(private readonly worker: Worker) {
@@ -32,7 +34,8 @@ export class WorkerMetadataStore implements MetadataStore {
       if ('error' in reply) waiter.reject(revive(reply.error));
       else waiter.resolve(reply.result);
     });
-    const failAll = (e: unknown) => {
+    const failAll = (e: Error) => {
+      this.dead ??= e;
       for (const w of this.pending.values()) w.reject(e);
       this.pending.clear();
     };
@@ -53,6 +56,7 @@ export class WorkerMetadataStore implements MetadataStore {
   }
 
   private call<T>(method: keyof MetadataStore, args: unknown[]): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

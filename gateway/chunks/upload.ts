@@ -8,6 +8,7 @@ import type { ChunkRef } from '../../metadata/store';
 import type { Config } from '../config';
 import { S3Error } from '../s3/errors';
 import { ChunkWriter } from './writer';
+import type { Slots } from './slots';
 import type { HashPool } from '../body/hash-pool';
 
 const OFFLOAD_MIN_BYTES = 1024 * 1024;
@@ -34,6 +35,7 @@ export async function receiveBody(
   payload: PayloadAuth,
   store: ChunkStore,
   config: Config,
+  slots: Slots,
   hashes?: HashPool,
 ): Promise<ReceivedBody> {
   const declared = declaredChecksums(headers);
@@ -49,7 +51,7 @@ export async function receiveBody(
       : source;
 
   const chunker = new Chunker(config.chunking);
-  const writer = new ChunkWriter(store, config.writeConcurrency, config.gcGraceMs);
+  const writer = new ChunkWriter(store, config.writeConcurrency, config.gcGraceMs, slots);
   let size = 0;
   try {
     for await (const piece of body) {

@@ -1,6 +1,7 @@
 import type { ChunkStore } from '../../storage-node/chunk-store';
 import { chunkAddress } from '../../storage-node/address';
 import type { ChunkRef } from '../../metadata/store';
+import type { Slots } from './slots';
 
 /**
  * Sends one object's chunks to the chunk store with at most `concurrency` writes in flight:
@@ -23,6 +24,7 @@ export class ChunkWriter {
     private readonly store: ChunkStore,
     private readonly concurrency: number,
     private readonly leaseMs: number,
+    private readonly slots: Slots,
   ) {}
 
   async add(chunk: Buffer): Promise<void> {
@@ -30,10 +32,12 @@ export class ChunkWriter {
     const address = chunkAddress(chunk);
     this.refs.push({ pos: this.size, address, size: chunk.length });
     this.size += chunk.length;
+    const release = await this.slots.acquire();
     const write = this.store.put(address, chunk).then(
       () => this.noteClaim(address),
       (e) => void (this.failure ??= e),
     );
+    void write.finally(release);
     this.inFlight.add(write);
     void write.finally(() => this.inFlight.delete(write));
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);

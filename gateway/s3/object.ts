@@ -30,7 +30,7 @@ export async function putObject({ services, target, caller, payload, request, re
     if (exists) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
   }
 
-  const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config, services.hashes);
+  const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config, services.writeSlots, services.hashes);
   const etag = `"${body.md5Hex}"`;
   await services.objectFilter.add(objectFilterKey(bucket, key));
   await services.meta.putObject(
