@@ -138,8 +138,7 @@ export class SqlMetadataStore implements MetadataStore {
   /**
    * A page of keys in byte order. With a delimiter, each common prefix is reported once and
    * then skipped by seeking to the first key after it, so a prefix holding a million keys
-   * costs one extra query, not a million rows. Batches shrink when they keep landing inside
-   * a common prefix, bounding the rows read per page.
+   * costs one extra query, not a million rows.
    */
   async listObjects(q: ListQuery): Promise<ListPage> {
     await requireBucket(this.db, q.bucket);
@@ -154,7 +153,9 @@ export class SqlMetadataStore implements MetadataStore {
     const afterIsPrefix = delimiter && after.indexOf(delimiter, prefix.length) === after.length - delimiter.length;
     let from = (afterIsPrefix && successor(after)) || Buffer.concat([after, ZERO]);
     if (Buffer.compare(from, prefix) < 0) from = prefix;
-    let batch = q.maxKeys + 1;
+    // With a delimiter, start small and grow while batches hold distinct entries; shrink when
+    // a batch ends inside a common prefix, since the rest of it would be skipped anyway.
+    let batch = delimiter ? Math.min(q.maxKeys + 1, 64) : q.maxKeys + 1;
     for (;;) {
       const rows = await this.db.query<ObjectRow>(
         `SELECT o.key, o.size, o.etag, o.last_modified, o.owner FROM objects o
@@ -190,6 +191,7 @@ export class SqlMetadataStore implements MetadataStore {
         batch = Math.max(16, batch >> 2);
       } else {
         from = Buffer.concat([Buffer.from(rows[rows.length - 1].key), ZERO]);
+        batch = Math.min(q.maxKeys + 1, batch * 2);
       }
     }
   }

@@ -126,3 +126,36 @@ test('GC_race: a chunk reclaimed by a PUT while GC runs is never deleted under i
     await server.close();
   }
 });
+
+test('FailedPuts_leakNothing: disconnects, bad checksums and bad late chunk signatures leave no chunk past GC', async () => {
+  const server = await startTestServer({ RFS_GC_GRACE_SECONDS: '0', RFS_GC_INTERVAL_SECONDS: '3600' }, dir);
+  const s3 = s3Client(server.url);
+  const chunkDir = path.join(dir, 'chunks');
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'leak' }));
+    const kept = pseudoRandom(6 * MiB, 3);
+    await s3.send(new PutObjectCommand({ Bucket: 'leak', Key: 'kept', Body: kept }));
+    const committed = (await dirUsage(chunkDir)).files;
+
+    // A multi-chunk body with a wrong CRC32: every chunk is written before the check fails.
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'leak', Key: 'bad-crc', Body: pseudoRandom(8 * MiB, 4), ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({ name: 'BadDigest' });
+    // A client that goes away after 6 MiB of a declared 20.
+    const s = await signRequest(server.url, { method: 'PUT', path: '/leak/cut', headers: { 'content-length': String(20 * MiB) } }, { payloadHash: 'UNSIGNED-PAYLOAD' });
+    await new Promise<void>((resolve) => {
+      const req = http.request(s.url, { method: 'PUT', headers: s.headers });
+      req.on('error', () => resolve());
+      req.write(pseudoRandom(6 * MiB, 5), () => setTimeout(() => { req.destroy(); resolve(); }, 300));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await dirUsage(chunkDir)).files).toBeGreaterThan(committed); // the failures did write chunks
+
+    await server.rfs!.gc.runOnce();
+    expect((await dirUsage(chunkDir)).files).toBe(committed);
+    expect((await body(s3, 'leak', 'kept')).equals(kept)).toBe(true);
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'leak', Key: 'bad-crc' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'leak', Key: 'cut' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  } finally {
+    s3.destroy();
+    await server.close();
+  }
+});
