@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate } from './auth';
 import { S3Error, S3_ERRORS, type S3ErrorCode } from './s3/errors';
 import { resolveTarget } from './s3/addressing';
@@ -24,7 +24,7 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
   const app = Fastify({
     loggerInstance: logger,
     // One access-log line per request comes from the onResponse hook, with the S3 action.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 4096 },
