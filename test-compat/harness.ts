@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { loadConfig } from '../gateway/config';
 import { startRfs, type Rfs } from '../gateway/app';
 
@@ -41,6 +41,19 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir?
       if (!dataDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A server with one bucket and an SDK client for it: the usual start of a suite. */
+export async function openSuite(bucket: string, env: Record<string, string> = {}): Promise<{ server: TestServer; s3: S3Client }> {
+  const server = await startTestServer(env);
+  const s3 = s3Client(server.url);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { server, s3 };
+}
+
+export async function closeSuite(suite: { server?: TestServer; s3?: S3Client }): Promise<void> {
+  suite.s3?.destroy();
+  await suite.server?.close();
 }
 
 export interface ChildServer {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { CreateBucketCommand, PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ROOT, s3Client, startTestServer, type TestServer } from '../harness';
+import { ROOT, type TestServer, openSuite, closeSuite } from '../harness';
 import { signRequest, signedChunkedBody } from './signing';
 
 /** Wrong input of every kind, over raw HTTP: each gets S3's status and XML error code. */
@@ -10,15 +10,8 @@ let server: TestServer;
 let s3: S3Client;
 const bucket = 'http-errors';
 
-beforeAll(async () => {
-  server = await startTestServer();
-  s3 = s3Client(server.url);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
+afterAll(() => closeSuite({ server, s3 }));
 
 interface Answer {
   status: number;

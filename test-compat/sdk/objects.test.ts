@@ -16,7 +16,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { pseudoRandom, s3Client, startTestServer, type TestServer } from '../harness';
+import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
 
 /** Every core operation through @aws-sdk/client-s3 at its defaults (CRC32 checksums,
  * aws-chunked trailers on streaming uploads), against a real listener. */
@@ -24,15 +24,8 @@ let server: TestServer;
 let s3: S3Client;
 const bucket = 'sdk-objects';
 
-beforeAll(async () => {
-  server = await startTestServer();
-  s3 = s3Client(server.url);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
+afterAll(() => closeSuite({ server, s3 }));
 
 async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
   try {

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { pseudoRandom, s3Client, startTestServer, type TestServer } from '../harness';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
 import { dirUsage, MiB } from './disk';
 
 /** Dedup and compression, measured on disk (the chunk store's files), through real PUTs. */
@@ -9,15 +9,8 @@ let s3: S3Client;
 const bucket = 'dedup';
 const chunkDir = () => path.join(server.dataDir, 'chunks');
 
-beforeAll(async () => {
-  server = await startTestServer();
-  s3 = s3Client(server.url);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-});
-afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-});
+beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
+afterAll(() => closeSuite({ server, s3 }));
 
 async function put(key: string, body: Buffer): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
