@@ -96,6 +96,8 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
     if (!['x-amz-request-id', 'x-amz-id-2', 'server'].includes(name)) reply.removeHeader(name);
   }
   reply.code(e.status).headers(e.headers);
+  // A body we did not read must not be taken for the next request on this connection.
+  if (!request.raw.complete) reply.header('connection', 'close');
   if (request.method === 'HEAD' || e.status === 304) {
     reply.send();
     return;
@@ -104,8 +106,6 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
   reply.type('application/xml').send(
     xmlDocument('Error', { Code: e.code, Message: e.message, ...e.fields, Resource: resource, RequestId: request.id }, false),
   );
-  // A body we did not read must not be taken for the next request on this connection.
-  if (!request.raw.complete) reply.header('connection', 'close');
 }
 
 function toS3Error(error: unknown): S3Error {

@@ -61,7 +61,7 @@ export async function receiveBody(
       await digests.drained();
     }
     await digests.finish();
-    if (expectedLength !== undefined && size !== expectedLength) throw new S3Error('IncompleteBody');
+    if (size !== expectedLength) throw new S3Error('IncompleteBody');
     if (payload.mode === 'sha256') {
       const computed = (await digests.digest('SHA256')).toString('hex');
       if (computed !== payload.expectedHex.toLowerCase()) {
