@@ -40,6 +40,10 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
       sendError(error.code === 'FST_ERR_BAD_URL' ? new S3Error('InvalidURI') : error, request, reply),
   });
 
+  // Node answers `Expect: 100-continue` by itself unless someone listens: take it over, so a
+  // request that fails authentication is refused before the client sends its body.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
@@ -73,6 +77,8 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
       if (auth.principal.anonymous) throw new S3Error('AccessDenied');
       const route = resolveRoute(request.method, target, request.headers);
       (request as RequestWithAction).s3Action = route.action;
+      // Only an authenticated request to a known action is told to send its body.
+      if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
       await route.handler({ services, target, caller: auth.principal.credential, payload: auth.payload, request, reply });
       return reply;
     },

@@ -231,3 +231,34 @@ describe('payload integrity: a bad body never becomes an object', () => {
     expect(await got.Body!.transformToString()).toBe('original');
   });
 });
+
+describe('Expect: 100-continue', () => {
+  function put100(url: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; continued: boolean }> {
+    return new Promise((resolve, reject) => {
+      let continued = false;
+      const req = http.request(url, { method: 'PUT', headers: { ...headers, expect: '100-continue' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, continued }));
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+  }
+
+  test('Expect100_badSignature: refused with 403 before the body is asked for', async () => {
+    const body = Buffer.alloc(1024 * 1024, 1);
+    const s = await signRequest(server.url, { method: 'PUT', path: `/${bucket}/continue-bad`, headers: { 'content-length': String(body.length) } }, { keys: { accessKeyId: ROOT.accessKeyId, secretKey: 'wrong' }, payloadHash: 'UNSIGNED-PAYLOAD' });
+    expect(await put100(s.url, s.headers, body)).toEqual({ status: 403, continued: false });
+  });
+
+  test('Expect100_good: 100 Continue, then the object is stored', async () => {
+    const body = Buffer.alloc(1024 * 1024, 2);
+    const s = await signRequest(server.url, { method: 'PUT', path: `/${bucket}/continue-ok`, headers: { 'content-length': String(body.length) } }, { payloadHash: 'UNSIGNED-PAYLOAD' });
+    expect(await put100(s.url, s.headers, body)).toEqual({ status: 200, continued: true });
+    expect(await exists('continue-ok')).toBe(true);
+  });
+});
