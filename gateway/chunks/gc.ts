@@ -12,8 +12,9 @@ const BATCH = 500;
  * by the store itself at the moment of deletion (so a PUT that just reused the chunk keeps it).
  */
 export class GarbageCollector {
-  /** address → when it was first seen unreferenced. */
-  private readonly unreferencedSince = new Map<string, number>();
+  /** address → when it was first seen unreferenced, and the last pass that saw it so. */
+  private readonly unreferenced = new Map<string, { since: number; pass: number }>();
+  private passes = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<GcReport>;
 
@@ -46,20 +47,20 @@ export class GarbageCollector {
     const report: GcReport = { scanned: 0, deleted: 0, deletedBytes: 0 };
     const now = Date.now();
     const cutoff = now - this.graceMs;
-    const seen = new Set<string>();
+    const pass = ++this.passes;
     let batch: { address: string; storedBytes: number }[] = [];
     const flush = async () => {
       const referenced = new Set(await this.meta.referencedChunks(batch.map((c) => c.address)));
       for (const c of batch) {
         if (referenced.has(c.address)) {
-          this.unreferencedSince.delete(c.address);
+          this.unreferenced.delete(c.address);
           continue;
         }
-        const since = this.unreferencedSince.get(c.address) ?? now;
-        this.unreferencedSince.set(c.address, since);
+        const since = this.unreferenced.get(c.address)?.since ?? now;
+        this.unreferenced.set(c.address, { since, pass });
         if (since > cutoff) continue;
         if (await this.store.deleteIfIdle(c.address, cutoff)) {
-          this.unreferencedSince.delete(c.address);
+          this.unreferenced.delete(c.address);
           report.deleted++;
           report.deletedBytes += c.storedBytes;
           metrics.gcDeletedChunks.inc();
@@ -70,13 +71,14 @@ export class GarbageCollector {
     };
     for await (const chunk of this.store.inventory()) {
       report.scanned++;
-      seen.add(chunk.address);
       if (chunk.claimedAt >= cutoff) continue; // claimed recently: in use by a writer
       batch.push(chunk);
       if (batch.length >= BATCH) await flush();
     }
     if (batch.length > 0) await flush();
-    for (const address of this.unreferencedSince.keys()) if (!seen.has(address)) this.unreferencedSince.delete(address);
+    // Forget candidates this pass did not see unreferenced (gone, reclaimed, or referenced):
+    // memory follows the candidates, not the size of the store.
+    for (const [address, entry] of this.unreferenced) if (entry.pass !== pass) this.unreferenced.delete(address);
     if (report.deleted > 0) this.log?.info(report, 'garbage collection deleted unreferenced chunks');
     return report;
   }
