@@ -37,9 +37,11 @@ export class ChunkWriter {
       () => this.noteClaim(address),
       (e) => void (this.failure ??= e),
     );
-    void write.finally(release);
     this.inFlight.add(write);
-    void write.finally(() => this.inFlight.delete(write));
+    void write.finally(() => {
+      release();
+      this.inFlight.delete(write);
+    });
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     this.throwIfFailed();
     if (Date.now() - this.oldestClaim > this.leaseMs / 4) await this.renewLeases();

@@ -21,7 +21,7 @@ export async function putObject({ services, target, caller, payload, request, re
   const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
   if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_BYTES) });
   const meta = userMetadata(headers);
-  const condition = writeCondition(request.headers);
+  const condition = writeCondition(headers);
   await services.buckets.require(bucket, caller);
   // Fail a create-only write before reading the body when the key plainly exists; the
   // authoritative check is the one inside the commit transaction.
@@ -48,37 +48,29 @@ export async function putObject({ services, target, caller, payload, request, re
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
 export async function getObject(call: S3Call): Promise<void> {
-  const { services, target, request, reply } = call;
-  const object = await lookupObject(call);
-  const headers = objectResponseHeaders(object, target.query, request.headers['x-amz-checksum-mode'] === 'ENABLED');
-  const range = parseRange(rangeHeader(call), object.size);
-  reply.headers(headers);
-  if (!range) {
-    reply.header('content-length', String(object.size));
-    return reply.send(readObjectRange(services.meta, services.chunks, object, 0, object.size - 1, services.config.readAhead));
-  }
-  reply
-    .code(206)
-    .header('content-length', String(range.end - range.start + 1))
-    .header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
-  // A checksum describes the whole object, not a range of it.
-  for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) reply.removeHeader(name);
-  return reply.send(readObjectRange(services.meta, services.chunks, object, range.start, range.end, services.config.readAhead));
+  const { services } = call;
+  const { object, start, end } = await describeObject(call);
+  return call.reply.send(readObjectRange(services.meta, services.chunks, object, start, end, services.config.readAhead));
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
 export async function headObject(call: S3Call): Promise<void> {
+  await describeObject(call);
+  call.reply.send();
+}
+
+/** Looks the object up and sets what GET and HEAD answer alike: status, object headers,
+ * Content-Length, and for a range 206 with Content-Range (without the whole-object
+ * checksums, which do not describe a range). Returns the byte span to send. */
+async function describeObject(call: S3Call): Promise<{ object: ObjectVersion; start: number; end: number }> {
   const { target, request, reply } = call;
   const object = await lookupObject(call);
-  reply.headers(objectResponseHeaders(object, target.query, request.headers['x-amz-checksum-mode'] === 'ENABLED'));
   const range = parseRange(rangeHeader(call), object.size);
-  if (range) {
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
-    reply.header('content-length', String(range.end - range.start + 1));
-  } else {
-    reply.header('content-length', String(object.size));
-  }
-  reply.send();
+  const headers = objectResponseHeaders(object, target.query, !range && request.headers['x-amz-checksum-mode'] === 'ENABLED');
+  const { start, end } = range ?? { start: 0, end: object.size - 1 };
+  reply.headers(headers).header('content-length', String(end - start + 1));
+  if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${object.size}`);
+  return { object, start, end };
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
