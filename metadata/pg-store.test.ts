@@ -48,7 +48,7 @@ test('ListObjects_delimiterSeeks (CockroachDB-compatible SQL on PostgreSQL): 5,0
        SELECT 'wide', convert_to('huge/' || lpad(i::TEXT, 5, '0'), 'UTF8'), gen_random_uuid(), 1, '"e"', now(), 'o', '{}', '{}', '{}'
          FROM generate_series(1, 5000) AS i`,
     );
-    for (const k of ['a', 'huge', 'm/1', 'z/2']) await store.putObject({ bucket: 'wide', key: k, versionId: crypto.randomUUID(), size: 1, etag: '"e"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
+    for (const k of ['a', 'huge', 'm/1', 'z/2']) await store.putObject({ bucket: 'wide', key: k, id: crypto.randomUUID(), tags: {}, size: 1, etag: '"e"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
     client.rows = 0;
     const page = await store.listObjects({ bucket: 'wide', prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
     expect(page.objects.map((o) => o.key)).toEqual(['a', 'huge']);

@@ -15,7 +15,7 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
 
     function object(bucket: string, key: string, extra: Partial<NewObject> = {}): NewObject {
       return {
-        bucket, key, versionId: randomUUID(), size: 3, etag: '"e"', owner,
+        bucket, key, id: randomUUID(), size: 3, etag: '"e"', owner, tags: {},
         headers: { 'content-type': 'text/plain' }, userMetadata: {}, checksums: {},
         inline: Buffer.from('abc'), chunks: [], ...extra,
       };
@@ -36,7 +36,7 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       const o = object('b1', 'dir/a b+c%d', { userMetadata: { k: 'v' }, checksums: { CRC32: 'AAAAAA==' } });
       await store.putObject(o);
       const got = await store.getObject('b1', 'dir/a b+c%d');
-      expect(got).toMatchObject({ key: o.key, versionId: o.versionId, size: 3, etag: '"e"', userMetadata: { k: 'v' }, checksums: { CRC32: 'AAAAAA==' } });
+      expect(got).toMatchObject({ key: o.key, id: o.id, versionId: 'null', size: 3, etag: '"e"', userMetadata: { k: 'v' }, checksums: { CRC32: 'AAAAAA==' } });
       expect(Buffer.from(got.inline!).toString()).toBe('abc');
       expect(Math.abs(got.lastModified.getTime() - Date.now())).toBeLessThan(60_000);
     });
@@ -61,10 +61,10 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       const chunks = Array.from({ length: 10 }, (_, i) => ({ pos: i * 100, address: String(i).repeat(64), size: 100 }));
       const o = object('b1', 'ranged', { inline: undefined, size: 1000, chunks });
       await store.putObject(o);
-      expect((await store.getChunks(o.versionId, 250, 420)).map((c) => c.pos)).toEqual([200, 300, 400]);
-      expect((await store.getChunks(o.versionId, 0, 0)).map((c) => c.pos)).toEqual([0]);
-      expect((await store.getChunks(o.versionId, 999, 999)).map((c) => c.pos)).toEqual([900]);
-      expect((await store.getChunks(o.versionId, 0, 999))).toHaveLength(10);
+      expect((await store.getChunks(o.id, 250, 420)).map((c) => c.pos)).toEqual([200, 300, 400]);
+      expect((await store.getChunks(o.id, 0, 0)).map((c) => c.pos)).toEqual([0]);
+      expect((await store.getChunks(o.id, 999, 999)).map((c) => c.pos)).toEqual([900]);
+      expect((await store.getChunks(o.id, 0, 999))).toHaveLength(10);
     });
 
     test('PutObject_IfNoneMatch: of concurrent create-only writers exactly one wins', async () => {

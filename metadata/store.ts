@@ -6,29 +6,103 @@
 export interface MetadataStore {
   createBucket(bucket: { name: string; owner: string; region: string }): Promise<void>;
   getBucket(name: string): Promise<Bucket | undefined>;
-  /** Throws NoSuchBucket, or BucketNotEmpty while any object remains. */
+  /** Changes a bucket's settings; a field set to null is removed. Throws NoSuchBucket. */
+  updateBucket(name: string, patch: BucketPatch): Promise<void>;
+  /** Throws NoSuchBucket, or BucketNotEmpty while any object version, delete marker or
+   * multipart upload remains. */
   deleteBucket(name: string): Promise<void>;
   /** Buckets of one owner, or of everyone when owner is undefined. */
   listBuckets(owner?: string): Promise<Bucket[]>;
 
-  /** The current object; throws NoSuchBucket or NoSuchKey. */
-  getObject(bucket: string, key: string): Promise<ObjectVersion>;
-  /** The chunks of a version that overlap [start, end] (inclusive byte offsets), in order. */
-  getChunks(versionId: string, start: number, end: number): Promise<ChunkRef[]>;
-  /** Commits a new current version in one transaction, after its chunks are durable.
-   * The condition is checked inside that transaction, so of concurrent create-only
-   * writers exactly one wins; the others get PreconditionFailed. */
-  putObject(object: NewObject, condition?: WriteCondition): Promise<void>;
-  /** Removes the current object, if any (S3 DELETE is idempotent). NoSuchBucket if no bucket. */
-  deleteObject(bucket: string, key: string): Promise<void>;
+  /**
+   * One version of an object, delete markers included: the current one without `versionId`,
+   * else the one with that S3 version id ('null' for the null version). Throws NoSuchBucket,
+   * NoSuchKey (no current version), or NoSuchVersion. The caller decides what a delete marker
+   * means for its operation.
+   */
+  getObject(bucket: string, key: string, versionId?: string): Promise<ObjectVersion>;
+  /** The chunks of a version that overlap [start, end] (inclusive byte offsets), in order.
+   * `id` is the version's internal id (`ObjectVersion.id`). */
+  getChunks(id: string, start: number, end: number): Promise<ChunkRef[]>;
+  /**
+   * Commits a new current version in one transaction, after its chunks are durable, as the
+   * bucket's versioning state says: unversioned and Suspended buckets replace the null
+   * version, Enabled buckets keep the previous current version as a noncurrent one. The
+   * condition is checked inside that transaction, so of concurrent create-only writers
+   * exactly one wins; the others get PreconditionFailed. With `chunks: { copyOf }` the new
+   * version shares the chunks of an existing version (CopyObject): NoSuchKey if that version
+   * is gone by the time of the commit.
+   */
+  putObject(object: NewObject, condition?: WriteCondition): Promise<WriteResult>;
+  /**
+   * S3 DELETE: without a version id, removes the current version of an unversioned bucket,
+   * or adds a delete marker (Enabled: a new version; Suspended: the null version). With one,
+   * removes that version for good, and the newest remaining version becomes current.
+   * Deleting what does not exist succeeds (S3 DELETE is idempotent). NoSuchBucket if no
+   * bucket; NoSuchVersion is never thrown (S3 answers 204 for an unknown version too), but a
+   * malformed version id is the caller's to reject.
+   */
+  deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
+  /** Replaces the tag set of one version (the current one without versionId); returns its
+   * S3 version id. Throws NoSuchKey/NoSuchVersion, and MethodNotAllowed for a delete marker. */
+  putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string>;
+  /** Current, non-deleted objects in key order (ListObjects, ListObjectsV2). */
   listObjects(query: ListQuery): Promise<ListPage>;
+  /** Every version and delete marker, by key, newest first within a key (ListObjectVersions). */
+  listVersions(query: VersionQuery): Promise<VersionPage>;
+
+  /** Starts a multipart upload. NoSuchBucket if no bucket. */
+  createUpload(upload: NewUpload): Promise<void>;
+  /** Throws NoSuchUpload when the upload does not exist (never did, completed or aborted). */
+  getUpload(bucket: string, key: string, uploadId: string): Promise<Upload>;
+  /** Records a part, replacing any earlier part with its number. NoSuchUpload if the upload
+   * is gone, so a part cannot outlive an abort. */
+  putPart(part: NewPart): Promise<void>;
+  /** Parts with a number above `after`, in order, at most `max` (+1 to tell truncation). */
+  listParts(uploadId: string, after: number, max: number): Promise<Part[]>;
+  listUploads(query: UploadQuery): Promise<UploadPage>;
+  /**
+   * Turns an upload into the current version, in one transaction and without copying data:
+   * the chosen parts' chunks become the object's, in order; parts not chosen are dropped.
+   * `parts` is what the handler validated against listParts; each must still exist with its
+   * etag, else InvalidPart (a part replaced meanwhile). NoSuchUpload if the upload is gone.
+   */
+  completeUpload(upload: { bucket: string; key: string; uploadId: string }, parts: { partNumber: number; etag: string }[], object: CompletedObject, condition?: WriteCondition): Promise<WriteResult>;
+  /** The parts a completed multipart object was made of, numbered above `after`, in order,
+   * at most `max` (GET ?partNumber, GetObjectAttributes). Empty for a single-PUT object. */
+  getObjectParts(id: string, after: number, max: number): Promise<ObjectPart[]>;
+  /** Drops an upload and its parts. NoSuchUpload if it does not exist. */
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /** Uploads started before `before`, oldest first, at most `limit` (for expiry). */
+  staleUploads(before: Date, limit: number): Promise<{ bucket: string; key: string; uploadId: string }[]>;
 
   getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
   putAccessKey(key: AccessKey): Promise<void>;
 
-  /** Of the given chunk addresses, those some object still references (for GC). */
+  /** Of the given chunk addresses, those some object version or part still references (for GC). */
   referencedChunks(addresses: string[]): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export type VersioningStatus = 'Enabled' | 'Suspended';
+
+/** Tag key → value, in the order given. */
+export type Tags = Record<string, string>;
+
+/** One CORS rule, as PutBucketCors gives it. */
+export interface CorsRule {
+  id?: string;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
+export interface BucketPatch {
+  versioning?: VersioningStatus;
+  cors?: CorsRule[] | null;
+  tags?: Tags | null;
 }
 
 export interface Bucket {
@@ -36,6 +110,10 @@ export interface Bucket {
   owner: string;
   region: string;
   createdAt: Date;
+  /** Absent while versioning has never been enabled. */
+  versioning?: VersioningStatus;
+  cors?: CorsRule[];
+  tags?: Tags;
 }
 
 /** Content-Type, Content-Encoding, Cache-Control, …: stored as sent, returned as stored. */
@@ -44,8 +122,13 @@ export type SystemHeaders = Record<string, string>;
 export interface ObjectVersion {
   bucket: string;
   key: string;
-  /** Internal id of this version; owner of its chunk references. */
+  /** Internal id of this version (a UUID); owner of its chunk references. */
+  id: string;
+  /** S3's version id: 'null' for the null version, else the internal id. */
   versionId: string;
+  isLatest: boolean;
+  /** A delete marker has no body: size 0, no chunks. */
+  deleteMarker: boolean;
   size: number;
   /** Quoted, as S3 returns it. */
   etag: string;
@@ -55,11 +138,34 @@ export interface ObjectVersion {
   userMetadata: Record<string, string>;
   /** Verified checksums by algorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256), base64. */
   checksums: Record<string, string>;
+  /** How the checksums describe a multipart object; absent for a single PUT (FULL_OBJECT). */
+  checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+  tags: Tags;
+  /** Part count of an object made by CompleteMultipartUpload. */
+  partCount?: number;
   /** The whole body, when small enough to live in the row. */
   inline?: Uint8Array;
 }
 
-export type NewObject = Omit<ObjectVersion, 'lastModified'> & { chunks: ChunkRef[] };
+/** What a write supplies; the store assigns the S3 version id from the bucket's versioning. */
+export type NewObject = Omit<ObjectVersion, 'lastModified' | 'versionId' | 'isLatest' | 'deleteMarker' | 'partCount'> & {
+  chunks: ChunkRef[] | { copyOf: string };
+};
+
+/** An object being completed from an upload: its chunks and size come from the parts. */
+export type CompletedObject = Omit<NewObject, 'chunks' | 'size' | 'inline'>;
+
+export interface WriteResult {
+  /** S3 version id of the new version ('null' unless versioning is Enabled). */
+  versionId: string;
+}
+
+export interface DeleteResult {
+  /** The version removed or the delete marker created; absent on an unversioned bucket. */
+  versionId?: string;
+  /** True when a delete marker was created, or the version removed was one. */
+  deleteMarker: boolean;
+}
 
 export interface ChunkRef {
   /** Offset of the chunk's first byte within the object. */
@@ -91,7 +197,80 @@ export interface ListPage {
   last?: string;
 }
 
-export type ObjectSummary = Pick<ObjectVersion, 'key' | 'size' | 'etag' | 'lastModified' | 'owner'>;
+export type ObjectSummary = Pick<ObjectVersion, 'key' | 'size' | 'etag' | 'lastModified' | 'owner'> & {
+  checksumAlgorithms: string[];
+  checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+};
+
+export interface VersionQuery {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  /** Resume after this key (all its versions), or, with versionIdMarker, after that version of it. */
+  keyMarker: string;
+  versionIdMarker: string;
+  maxKeys: number;
+}
+
+export type VersionSummary = ObjectSummary & Pick<ObjectVersion, 'versionId' | 'isLatest' | 'deleteMarker'>;
+
+export interface VersionPage {
+  versions: VersionSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Where the next page starts (S3's NextKeyMarker / NextVersionIdMarker). */
+  nextKeyMarker?: string;
+  nextVersionIdMarker?: string;
+}
+
+export interface NewUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  owner: string;
+  headers: SystemHeaders;
+  userMetadata: Record<string, string>;
+  tags: Tags;
+  /** The algorithm chosen at CreateMultipartUpload, if any, and how it combines. */
+  checksumAlgorithm?: string;
+  checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+}
+
+export type Upload = NewUpload & { initiated: Date };
+
+export interface NewPart {
+  uploadId: string;
+  partNumber: number;
+  /** Internal id owning the part's chunk references. */
+  id: string;
+  size: number;
+  /** Quoted MD5 of the part. */
+  etag: string;
+  checksums: Record<string, string>;
+  chunks: ChunkRef[];
+}
+
+export type Part = Omit<NewPart, 'chunks' | 'uploadId'> & { lastModified: Date };
+
+/** A part of a completed object: where it lies in the object. */
+export type ObjectPart = Pick<Part, 'partNumber' | 'size' | 'etag' | 'checksums'> & { pos: number };
+
+export interface UploadQuery {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  maxUploads: number;
+}
+
+export interface UploadPage {
+  uploads: Upload[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
 
 export interface AccessKey {
   accessKeyId: string;
@@ -106,7 +285,11 @@ export type MetadataErrorCode =
   | 'BucketNotEmpty'
   | 'BucketAlreadyExists'
   | 'BucketAlreadyOwnedByYou'
-  | 'PreconditionFailed';
+  | 'PreconditionFailed'
+  | 'NoSuchVersion'
+  | 'NoSuchUpload'
+  | 'InvalidPart'
+  | 'MethodNotAllowed';
 
 /** A refusal the caller can act on; its code is the S3 error code it maps to. */
 export class MetadataError extends Error {

@@ -6,13 +6,27 @@ import { once } from 'node:events';
 import {
   type AccessKey,
   type Bucket,
+  type BucketPatch,
   type ChunkRef,
+  type CompletedObject,
+  type DeleteResult,
   type ListPage,
   type ListQuery,
   type MetadataStore,
   type NewObject,
+  type NewPart,
+  type NewUpload,
+  type ObjectPart,
   type ObjectVersion,
+  type Part,
+  type Tags,
+  type Upload,
+  type UploadPage,
+  type UploadQuery,
+  type VersionPage,
+  type VersionQuery,
   type WriteCondition,
+  type WriteResult,
   MetadataError,
   type MetadataErrorCode,
 } from './store';
@@ -66,13 +80,27 @@ export class WorkerMetadataStore implements MetadataStore {
 
   createBucket(b: { name: string; owner: string; region: string }): Promise<void> { return this.call('createBucket', [b]); }
   getBucket(name: string): Promise<Bucket | undefined> { return this.call('getBucket', [name]); }
+  updateBucket(name: string, patch: BucketPatch): Promise<void> { return this.call('updateBucket', [name, patch]); }
   deleteBucket(name: string): Promise<void> { return this.call('deleteBucket', [name]); }
   listBuckets(owner?: string): Promise<Bucket[]> { return this.call('listBuckets', [owner]); }
-  getObject(bucket: string, key: string): Promise<ObjectVersion> { return this.call('getObject', [bucket, key]); }
-  getChunks(versionId: string, start: number, end: number): Promise<ChunkRef[]> { return this.call('getChunks', [versionId, start, end]); }
-  putObject(o: NewObject, c?: WriteCondition): Promise<void> { return this.call('putObject', [o, c]); }
-  deleteObject(bucket: string, key: string): Promise<void> { return this.call('deleteObject', [bucket, key]); }
+  getObject(bucket: string, key: string, versionId?: string): Promise<ObjectVersion> { return this.call('getObject', [bucket, key, versionId]); }
+  getChunks(id: string, start: number, end: number): Promise<ChunkRef[]> { return this.call('getChunks', [id, start, end]); }
+  putObject(o: NewObject, c?: WriteCondition): Promise<WriteResult> { return this.call('putObject', [o, c]); }
+  deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> { return this.call('deleteObject', [bucket, key, versionId]); }
+  putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> { return this.call('putObjectTags', [bucket, key, versionId, tags]); }
   listObjects(q: ListQuery): Promise<ListPage> { return this.call('listObjects', [q]); }
+  listVersions(q: VersionQuery): Promise<VersionPage> { return this.call('listVersions', [q]); }
+  createUpload(u: NewUpload): Promise<void> { return this.call('createUpload', [u]); }
+  getUpload(bucket: string, key: string, uploadId: string): Promise<Upload> { return this.call('getUpload', [bucket, key, uploadId]); }
+  putPart(p: NewPart): Promise<void> { return this.call('putPart', [p]); }
+  listParts(uploadId: string, after: number, max: number): Promise<Part[]> { return this.call('listParts', [uploadId, after, max]); }
+  listUploads(q: UploadQuery): Promise<UploadPage> { return this.call('listUploads', [q]); }
+  completeUpload(u: { bucket: string; key: string; uploadId: string }, parts: { partNumber: number; etag: string }[], o: CompletedObject, c?: WriteCondition): Promise<WriteResult> {
+    return this.call('completeUpload', [u, parts, o, c]);
+  }
+  getObjectParts(id: string, after: number, max: number): Promise<ObjectPart[]> { return this.call('getObjectParts', [id, after, max]); }
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<void> { return this.call('abortUpload', [bucket, key, uploadId]); }
+  staleUploads(before: Date, limit: number): Promise<{ bucket: string; key: string; uploadId: string }[]> { return this.call('staleUploads', [before, limit]); }
   getAccessKey(id: string): Promise<AccessKey | undefined> { return this.call('getAccessKey', [id]); }
   putAccessKey(k: AccessKey): Promise<void> { return this.call('putAccessKey', [k]); }
   referencedChunks(addresses: string[]): Promise<string[]> { return this.call('referencedChunks', [addresses]); }

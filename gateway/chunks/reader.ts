@@ -21,7 +21,7 @@ export function readObjectRange(
       yield Buffer.from(object.inline.buffer, object.inline.byteOffset, object.inline.byteLength).subarray(start, end + 1);
       return;
     }
-    const refs = await meta.getChunks(object.versionId, start, end);
+    const refs = await meta.getChunks(object.id, start, end);
     const pending: Promise<Buffer>[] = [];
     let next = 0;
     const fill = () => {

@@ -35,7 +35,7 @@ export async function putObject({ services, target, caller, payload, request, re
   await services.objectFilter.add(objectFilterKey(bucket, key));
   await services.meta.putObject(
     {
-      bucket, key, versionId: randomUUID(), size: body.size, etag, owner: caller.owner,
+      bucket, key, id: randomUUID(), size: body.size, etag, owner: caller.owner, tags: {},
       headers: storedHeaders(headers), userMetadata: meta, checksums: body.checksums as Record<string, string>,
       inline: body.inline, chunks: body.chunks,
     },

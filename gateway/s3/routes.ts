@@ -4,6 +4,19 @@ import { S3Error } from './errors';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './bucket';
 import { deleteObject, getObject, headObject, putObject } from './object';
 import { listObjects, listObjectsV2 } from './list';
+import {
+  abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
+} from './multipart';
+import { copyObject } from './copy';
+import { deleteObjects } from './delete-objects';
+import {
+  deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging,
+} from './tagging';
+import { getObjectAttributes } from './attributes';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './acl';
+import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './versioning';
+import { deleteBucketCors, getBucketCors, putBucketCors } from './cors';
+import { postObject } from './post-object';
 
 type Scope = 'service' | 'bucket' | 'object';
 
@@ -28,22 +41,39 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', scope: 'service', action: 'ListBuckets', handler: listBuckets },
 
   { method: 'GET', scope: 'bucket', query: 'location', action: 'GetBucketLocation', handler: getBucketLocation },
-  { method: 'GET', scope: 'bucket', query: 'uploads', action: 'ListMultipartUploads' },
-  { method: 'GET', scope: 'bucket', query: 'versions', action: 'ListObjectVersions' },
+  { method: 'GET', scope: 'bucket', query: 'versioning', action: 'GetBucketVersioning', handler: getBucketVersioning },
+  { method: 'PUT', scope: 'bucket', query: 'versioning', action: 'PutBucketVersioning', handler: putBucketVersioning },
+  { method: 'GET', scope: 'bucket', query: 'cors', action: 'GetBucketCors', handler: getBucketCors },
+  { method: 'PUT', scope: 'bucket', query: 'cors', action: 'PutBucketCors', handler: putBucketCors },
+  { method: 'DELETE', scope: 'bucket', query: 'cors', action: 'DeleteBucketCors', handler: deleteBucketCors },
+  { method: 'GET', scope: 'bucket', query: 'tagging', action: 'GetBucketTagging', handler: getBucketTagging },
+  { method: 'PUT', scope: 'bucket', query: 'tagging', action: 'PutBucketTagging', handler: putBucketTagging },
+  { method: 'DELETE', scope: 'bucket', query: 'tagging', action: 'DeleteBucketTagging', handler: deleteBucketTagging },
+  { method: 'GET', scope: 'bucket', query: 'acl', action: 'GetBucketAcl', handler: getBucketAcl },
+  { method: 'PUT', scope: 'bucket', query: 'acl', action: 'PutBucketAcl', handler: putBucketAcl },
+  { method: 'GET', scope: 'bucket', query: 'uploads', action: 'ListMultipartUploads', handler: listMultipartUploads },
+  { method: 'GET', scope: 'bucket', query: 'versions', action: 'ListObjectVersions', handler: listObjectVersions },
   { method: 'GET', scope: 'bucket', query: 'list-type=2', action: 'ListObjectsV2', handler: listObjectsV2 },
   { method: 'GET', scope: 'bucket', action: 'ListObjects', handler: listObjects },
   { method: 'PUT', scope: 'bucket', action: 'CreateBucket', handler: createBucket },
   { method: 'HEAD', scope: 'bucket', action: 'HeadBucket', handler: headBucket },
   { method: 'DELETE', scope: 'bucket', action: 'DeleteBucket', handler: deleteBucket },
-  { method: 'POST', scope: 'bucket', query: 'delete', action: 'DeleteObjects' },
+  { method: 'POST', scope: 'bucket', query: 'delete', action: 'DeleteObjects', handler: deleteObjects },
+  { method: 'POST', scope: 'bucket', action: 'PostObject', handler: postObject },
 
-  { method: 'GET', scope: 'object', query: 'uploadId', action: 'ListParts' },
-  { method: 'PUT', scope: 'object', query: 'uploadId', header: 'x-amz-copy-source', action: 'UploadPartCopy' },
-  { method: 'PUT', scope: 'object', query: 'uploadId', action: 'UploadPart' },
-  { method: 'POST', scope: 'object', query: 'uploads', action: 'CreateMultipartUpload' },
-  { method: 'POST', scope: 'object', query: 'uploadId', action: 'CompleteMultipartUpload' },
-  { method: 'DELETE', scope: 'object', query: 'uploadId', action: 'AbortMultipartUpload' },
-  { method: 'PUT', scope: 'object', header: 'x-amz-copy-source', action: 'CopyObject' },
+  { method: 'GET', scope: 'object', query: 'tagging', action: 'GetObjectTagging', handler: getObjectTagging },
+  { method: 'PUT', scope: 'object', query: 'tagging', action: 'PutObjectTagging', handler: putObjectTagging },
+  { method: 'DELETE', scope: 'object', query: 'tagging', action: 'DeleteObjectTagging', handler: deleteObjectTagging },
+  { method: 'GET', scope: 'object', query: 'acl', action: 'GetObjectAcl', handler: getObjectAcl },
+  { method: 'PUT', scope: 'object', query: 'acl', action: 'PutObjectAcl', handler: putObjectAcl },
+  { method: 'GET', scope: 'object', query: 'attributes', action: 'GetObjectAttributes', handler: getObjectAttributes },
+  { method: 'GET', scope: 'object', query: 'uploadId', action: 'ListParts', handler: listParts },
+  { method: 'PUT', scope: 'object', query: 'uploadId', header: 'x-amz-copy-source', action: 'UploadPartCopy', handler: uploadPartCopy },
+  { method: 'PUT', scope: 'object', query: 'uploadId', action: 'UploadPart', handler: uploadPart },
+  { method: 'POST', scope: 'object', query: 'uploads', action: 'CreateMultipartUpload', handler: createMultipartUpload },
+  { method: 'POST', scope: 'object', query: 'uploadId', action: 'CompleteMultipartUpload', handler: completeMultipartUpload },
+  { method: 'DELETE', scope: 'object', query: 'uploadId', action: 'AbortMultipartUpload', handler: abortMultipartUpload },
+  { method: 'PUT', scope: 'object', header: 'x-amz-copy-source', action: 'CopyObject', handler: copyObject },
   { method: 'PUT', scope: 'object', action: 'PutObject', handler: putObject },
   { method: 'GET', scope: 'object', action: 'GetObject', handler: getObject },
   { method: 'HEAD', scope: 'object', action: 'HeadObject', handler: headObject },
