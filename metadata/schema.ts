@@ -42,6 +42,72 @@ export const MIGRATIONS: string[] = [
      display_name TEXT NOT NULL,
      created_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );`,
+  // Versioning, multipart uploads, tags, bucket settings. `objects` keeps one row per key,
+  // the current version (a delete marker included); older versions move to object_versions,
+  // ordered within a key by seq (higher is newer). A version's chunk_refs and object_parts
+  // are owned by its id wherever its row lives, so moving a row never touches them.
+  `ALTER TABLE buckets ADD COLUMN IF NOT EXISTS versioning TEXT,
+     ADD COLUMN IF NOT EXISTS cors JSONB, ADD COLUMN IF NOT EXISTS tags JSONB;
+   ALTER TABLE objects ADD COLUMN IF NOT EXISTS null_version BOOL NOT NULL DEFAULT true,
+     ADD COLUMN IF NOT EXISTS delete_marker BOOL NOT NULL DEFAULT false,
+     ADD COLUMN IF NOT EXISTS tags JSONB NOT NULL DEFAULT '{}',
+     ADD COLUMN IF NOT EXISTS checksum_type TEXT,
+     ADD COLUMN IF NOT EXISTS part_count INT8;
+   CREATE TABLE IF NOT EXISTS object_versions (
+     bucket TEXT NOT NULL,
+     key BYTEA NOT NULL,
+     seq INT8 NOT NULL,
+     version_id UUID NOT NULL,
+     null_version BOOL NOT NULL,
+     delete_marker BOOL NOT NULL,
+     size INT8 NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified TIMESTAMPTZ NOT NULL,
+     owner TEXT NOT NULL,
+     headers JSONB NOT NULL,
+     user_meta JSONB NOT NULL,
+     checksums JSONB NOT NULL,
+     checksum_type TEXT,
+     tags JSONB NOT NULL,
+     part_count INT8,
+     inline_data BYTEA,
+     PRIMARY KEY (bucket, key, seq)
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS object_versions_by_id ON object_versions (bucket, key, version_id);
+   CREATE TABLE IF NOT EXISTS object_parts (
+     owner UUID NOT NULL,
+     part_number INT8 NOT NULL,
+     pos INT8 NOT NULL,
+     size INT8 NOT NULL,
+     etag TEXT NOT NULL,
+     checksums JSONB NOT NULL,
+     PRIMARY KEY (owner, part_number)
+   );
+   CREATE TABLE IF NOT EXISTS uploads (
+     bucket TEXT NOT NULL,
+     key BYTEA NOT NULL,
+     upload_id UUID NOT NULL,
+     owner TEXT NOT NULL,
+     initiated TIMESTAMPTZ NOT NULL DEFAULT now(),
+     headers JSONB NOT NULL,
+     user_meta JSONB NOT NULL,
+     tags JSONB NOT NULL,
+     checksum_algorithm TEXT,
+     checksum_type TEXT,
+     PRIMARY KEY (bucket, key, upload_id)
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_id ON uploads (upload_id);
+   CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated);
+   CREATE TABLE IF NOT EXISTS parts (
+     upload_id UUID NOT NULL,
+     part_number INT8 NOT NULL,
+     id UUID NOT NULL,
+     size INT8 NOT NULL,
+     etag TEXT NOT NULL,
+     checksums JSONB NOT NULL,
+     last_modified TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (upload_id, part_number)
+   );`,
 ];
 
 /** Applies the migrations not applied yet. Idempotent; safe to run at every start. */

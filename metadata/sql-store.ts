@@ -1,25 +1,53 @@
 import {
   type AccessKey,
   type Bucket,
+  type BucketPatch,
   type ChunkRef,
+  type CompletedObject,
+  type DeleteResult,
   type ListPage,
   type ListQuery,
   type MetadataStore,
   type NewObject,
+  type NewPart,
+  type NewUpload,
+  type ObjectPart,
   type ObjectSummary,
   type ObjectVersion,
+  type Part,
+  type Tags,
+  type Upload,
+  type UploadPage,
+  type UploadQuery,
+  type VersionPage,
+  type VersionQuery,
   type WriteCondition,
+  type WriteResult,
   MetadataError,
 } from './store';
 import { type SqlClient, type SqlQueryable, inTransaction } from './sql';
 import { migrate } from './schema';
+import {
+  type VersionRow,
+  VERSION_COLUMNS,
+  versionMatch,
+  bucketVersioning,
+  checkWriteCondition,
+  dropVersionData,
+  insertChunkRefs,
+  installVersion,
+  keyBytes,
+  lockCurrent,
+  removeCurrent,
+  s3VersionId,
+  toObject,
+  versionParams,
+} from './sql-versions';
+import * as uploads from './sql-uploads';
+import { type Cursor, cursorAfter, nextKey, walk } from './sql-walk';
+import { randomUUID } from 'node:crypto';
 
-/** Rows per multi-row INSERT: large enough to amortise a round trip, small enough to stay
- * far below the 65,535-parameter limit of the wire protocol. */
-const INSERT_BATCH = 1000;
 
-const OBJECT_COLUMNS = `o.key, o.version_id, o.size, o.etag, o.last_modified, o.owner, o.headers,
-  o.user_meta, o.checksums, o.inline_data`;
 
 /** MetadataStore on any PostgreSQL-wire database (PGlite, PostgreSQL, CockroachDB). */
 export class SqlMetadataStore implements MetadataStore {
@@ -41,41 +69,75 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async getBucket(name: string): Promise<Bucket | undefined> {
-    const rows = await this.db.query<BucketRow>('SELECT name, owner, region, created_at FROM buckets WHERE name = $1', [name]);
+    const rows = await this.db.query<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM buckets WHERE name = $1`, [name]);
     return rows[0] && toBucket(rows[0]);
   }
 
+  async updateBucket(name: string, patch: BucketPatch): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [name];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (patch.versioning !== undefined) set('versioning', patch.versioning);
+    if (patch.cors !== undefined) set('cors', patch.cors && JSON.stringify(patch.cors), '::JSONB');
+    if (patch.tags !== undefined) set('tags', patch.tags && JSON.stringify(patch.tags), '::JSONB');
+    if (sets.length === 0) return;
+    const rows = await this.db.query(`UPDATE buckets SET ${sets.join(', ')} WHERE name = $1 RETURNING name`, params);
+    if (rows.length === 0) throw new MetadataError('NoSuchBucket');
+  }
+
+  /** A bucket is empty when no version or delete marker is left; unfinished multipart
+   * uploads go with it, as on S3. */
   async deleteBucket(name: string): Promise<void> {
     await inTransaction(this.db, async (tx) => {
       await requireBucket(tx, name);
-      const any = await tx.query('SELECT 1 FROM objects WHERE bucket = $1 LIMIT 1', [name]);
+      const any = await tx.query(
+        'SELECT 1 FROM objects WHERE bucket = $1 UNION ALL SELECT 1 FROM object_versions WHERE bucket = $1 LIMIT 1',
+        [name],
+      );
       if (any.length > 0) throw new MetadataError('BucketNotEmpty');
+      await uploads.dropUploadsOf(tx, name);
       await tx.query('DELETE FROM buckets WHERE name = $1', [name]);
     });
   }
 
   async listBuckets(owner?: string): Promise<Bucket[]> {
     const rows = await this.db.query<BucketRow>(
-      'SELECT name, owner, region, created_at FROM buckets WHERE $1::TEXT IS NULL OR owner = $1 ORDER BY name',
+      `SELECT ${BUCKET_COLUMNS} FROM buckets WHERE $1::TEXT IS NULL OR owner = $1 ORDER BY name`,
       [owner ?? null],
     );
     return rows.map(toBucket);
   }
 
-  async getObject(bucket: string, key: string): Promise<ObjectVersion> {
-    // One round trip tells NoSuchBucket from NoSuchKey.
-    const rows = await this.db.query<ObjectRow & { bucket_name: string }>(
-      `SELECT b.name AS bucket_name, ${OBJECT_COLUMNS}
-         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2
-        WHERE b.name = $1`,
-      [bucket, keyBytes(key)],
+  async getObject(bucket: string, key: string, versionId?: string): Promise<ObjectVersion> {
+    if (versionId === undefined) {
+      // One round trip tells NoSuchBucket from NoSuchKey.
+      const rows = await this.db.query<VersionRow & { key: Uint8Array; bucket_name: string }>(
+        `SELECT b.name AS bucket_name, o.key, ${prefixed('o', VERSION_COLUMNS)}
+           FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2
+          WHERE b.name = $1`,
+        [bucket, keyBytes(key)],
+      );
+      if (rows.length === 0) throw new MetadataError('NoSuchBucket');
+      if (rows[0].version_id == null) throw new MetadataError('NoSuchKey');
+      return toObject(bucket, rows[0], true);
+    }
+    const rows = await this.db.query<VersionRow & { key: Uint8Array; is_latest: boolean }>(
+      `SELECT true AS is_latest, key, ${VERSION_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)}
+       UNION ALL
+       SELECT false AS is_latest, key, ${VERSION_COLUMNS} FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)}`,
+      [bucket, keyBytes(key), ...versionParams(versionId)],
     );
-    if (rows.length === 0) throw new MetadataError('NoSuchBucket');
-    if (rows[0].version_id == null) throw new MetadataError('NoSuchKey');
-    return toObject(bucket, rows[0]);
+    if (rows.length === 0) {
+      await requireBucket(this.db, bucket);
+      throw new MetadataError('NoSuchVersion');
+    }
+    return toObject(bucket, rows[0], rows[0].is_latest);
   }
 
-  async getChunks(versionId: string, start: number, end: number): Promise<ChunkRef[]> {
+  async getChunks(id: string, start: number, end: number): Promise<ChunkRef[]> {
     // The first chunk is the last one starting at or before `start`; found by a reverse
     // index seek, so a range near the end of a large object reads only its own chunks.
     const rows = await this.db.query<{ pos: string | number; address: string; size: string | number }>(
@@ -83,117 +145,214 @@ export class SqlMetadataStore implements MetadataStore {
         WHERE owner = $1 AND pos <= $3
           AND pos >= COALESCE((SELECT max(pos) FROM chunk_refs WHERE owner = $1 AND pos <= $2), 0)
         ORDER BY pos`,
-      [versionId, start, end],
+      [id, start, end],
     );
     return rows.map((r) => ({ pos: Number(r.pos), address: r.address, size: Number(r.size) }));
   }
 
-  async putObject(object: NewObject, condition: WriteCondition = {}): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
-      await requireBucket(tx, object.bucket);
+  async putObject(object: NewObject, condition: WriteCondition = {}): Promise<WriteResult> {
+    return inTransaction(this.db, async (tx) => {
+      const { versioning } = await bucketVersioning(tx, object.bucket);
       const key = keyBytes(object.key);
-      const current = (
-        await tx.query<{ version_id: string; etag: string }>(
-          'SELECT version_id, etag FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
-          [object.bucket, key],
-        )
-      )[0];
-      checkWriteCondition(condition, current?.etag);
-      if (current) await tx.query('DELETE FROM chunk_refs WHERE owner = $1', [current.version_id]);
-      await tx.query(
-        `INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, headers, user_meta, checksums, inline_data)
-         VALUES ($1, $2, $3, $4, $5, now(), $6, $7::JSONB, $8::JSONB, $9::JSONB, $10)
-         ON CONFLICT (bucket, key) DO UPDATE SET
-           version_id = excluded.version_id, size = excluded.size, etag = excluded.etag,
-           last_modified = excluded.last_modified, owner = excluded.owner, headers = excluded.headers,
-           user_meta = excluded.user_meta, checksums = excluded.checksums, inline_data = excluded.inline_data`,
-        [
-          object.bucket,
-          key,
-          object.versionId,
-          object.size,
-          object.etag,
-          object.owner,
-          JSON.stringify(object.headers),
-          JSON.stringify(object.userMetadata),
-          JSON.stringify(object.checksums),
-          object.inline ?? null,
-        ],
-      );
-      await insertChunkRefs(tx, object.versionId, object.chunks);
+      const current = await lockCurrent(tx, object.bucket, key);
+      checkWriteCondition(condition, current);
+      if (Array.isArray(object.chunks)) {
+        await insertChunkRefs(tx, object.id, object.chunks);
+      } else {
+        // CopyObject: share the source's chunks. If the source was deleted meanwhile its
+        // references are gone, and so is the copy's right to the chunks.
+        const copied = await tx.query(
+          `INSERT INTO chunk_refs (owner, pos, address, size) SELECT $1, pos, address, size FROM chunk_refs WHERE owner = $2 RETURNING pos`,
+          [object.id, object.chunks.copyOf],
+        );
+        if (copied.length === 0 && object.size > 0 && !object.inline) throw new MetadataError('NoSuchKey');
+      }
+      const versionId = await installVersion(tx, object.bucket, key, versioning, current, {
+        version_id: object.id, delete_marker: false, size: object.size, etag: object.etag, owner: object.owner,
+        headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
+        checksum_type: object.checksumType ?? null, tags: object.tags, part_count: null, inline_data: object.inline ?? null,
+      });
+      return { versionId };
     });
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
-      await requireBucket(tx, bucket);
-      const gone = await tx.query<{ version_id: string }>(
-        'DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING version_id',
-        [bucket, keyBytes(key)],
-      );
-      for (const row of gone) await tx.query('DELETE FROM chunk_refs WHERE owner = $1', [row.version_id]);
+  async deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> {
+    return inTransaction(this.db, async (tx) => {
+      const { versioning, owner } = await bucketVersioning(tx, bucket);
+      const k = keyBytes(key);
+      if (versionId !== undefined) return deleteVersion(tx, bucket, k, versionId);
+      const current = await lockCurrent(tx, bucket, k);
+      if (versioning === undefined) {
+        if (current) await removeCurrent(tx, bucket, k);
+        if (current) await dropVersionData(tx, [current.version_id]);
+        return { deleteMarker: false };
+      }
+      const marker = await installVersion(tx, bucket, k, versioning, current, {
+        version_id: randomUUID(), delete_marker: true, size: 0, etag: '', owner, headers: {}, user_meta: {},
+        checksums: {}, checksum_type: null, tags: {}, part_count: null, inline_data: null,
+      });
+      return { versionId: marker, deleteMarker: true };
     });
   }
 
-  /**
-   * A page of keys in byte order. With a delimiter, each common prefix is reported once and
-   * then skipped by seeking to the first key after it, so a prefix holding a million keys
-   * costs one extra query, not a million rows.
-   */
+  async putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> {
+    type Tagged = { version_id: string; null_version: boolean; delete_marker: boolean };
+    return inTransaction(this.db, async (tx) => {
+      const params = [bucket, keyBytes(key), JSON.stringify(tags)];
+      const update = (table: string) =>
+        tx.query<Tagged>(
+          `UPDATE ${table} SET tags = $3::JSONB WHERE bucket = $1 AND key = $2 ${versionId === undefined ? '' : `AND ${versionMatch(4)}`}
+           RETURNING version_id, null_version, delete_marker`,
+          versionId === undefined ? params : [...params, ...versionParams(versionId)],
+        );
+      let rows = await update('objects');
+      if (rows.length === 0 && versionId !== undefined) rows = await update('object_versions');
+      if (rows.length === 0) {
+        await requireBucket(tx, bucket);
+        throw new MetadataError(versionId === undefined ? 'NoSuchKey' : 'NoSuchVersion');
+      }
+      // Tagging a delete marker: S3 answers 405 when it is named, 404 when it is current.
+      if (rows[0].delete_marker) throw new MetadataError(versionId === undefined ? 'NoSuchKey' : 'MethodNotAllowed');
+      return s3VersionId(rows[0]);
+    });
+  }
+
+  /** Current objects in byte order of keys; delete markers are not listed. */
   async listObjects(q: ListQuery): Promise<ListPage> {
     await requireBucket(this.db, q.bucket);
-    const page: ListPage = { objects: [], commonPrefixes: [], isTruncated: false };
-    if (q.maxKeys <= 0) return page;
     const prefix = keyBytes(q.prefix);
-    const upper = successor(prefix);
-    const delimiter = q.delimiter === '' ? undefined : Buffer.from(q.delimiter, 'utf8');
-    // Inclusive lower bound: just after `after`, and not before the prefix. An `after` that
-    // is itself a common prefix (a NextMarker or token we returned) resumes past all its keys.
-    const after = keyBytes(q.after);
-    const afterIsPrefix = delimiter && after.indexOf(delimiter, prefix.length) === after.length - delimiter.length;
-    let from = (afterIsPrefix && successor(after)) || Buffer.concat([after, ZERO]);
-    if (Buffer.compare(from, prefix) < 0) from = prefix;
-    // With a delimiter, start small and grow while batches hold distinct entries; shrink when
-    // a batch ends inside a common prefix, since the rest of it would be skipped anyway.
-    let batch = delimiter ? Math.min(q.maxKeys + 1, 64) : q.maxKeys + 1;
-    for (;;) {
-      const rows = await this.db.query<ObjectRow>(
-        `SELECT o.key, o.size, o.etag, o.last_modified, o.owner FROM objects o
-          WHERE o.bucket = $1 AND o.key >= $2 AND ($3::BYTEA IS NULL OR o.key < $3)
-          ORDER BY o.key LIMIT $4`,
-        [q.bucket, from, upper ?? null, batch],
+    const delimiter = delimiterBytes(q.delimiter);
+    const { entries, truncated } = await walk<SummaryRow, never>(
+      {
+        prefix, delimiter, max: q.maxKeys,
+        fetch: (cursor, upper, limit) =>
+          this.db.query<SummaryRow>(
+            `SELECT key, size, etag, last_modified, owner, checksums, checksum_type FROM objects
+              WHERE bucket = $1 AND key >= $2 AND ($3::BYTEA IS NULL OR key < $3) AND NOT delete_marker
+              ORDER BY key LIMIT $4`,
+            [q.bucket, cursor.from, upper ?? null, limit],
+          ),
+        keyOf: (r) => Buffer.from(r.key),
+        after: (r) => ({ from: nextKey(Buffer.from(r.key)) }),
+      },
+      cursorAfter(q.after, prefix, delimiter),
+    );
+    const page: ListPage = { objects: [], commonPrefixes: [], isTruncated: truncated };
+    for (const e of entries) {
+      if ('prefix' in e) page.commonPrefixes.push((page.last = e.prefix));
+      else page.last = page.objects[page.objects.push(toSummary(e.row)) - 1].key;
+    }
+    return page;
+  }
+
+  /** Versions by key, and within a key the current one first, then newest to oldest. */
+  async listVersions(q: VersionQuery): Promise<VersionPage> {
+    await requireBucket(this.db, q.bucket);
+    const prefix = keyBytes(q.prefix);
+    const delimiter = delimiterBytes(q.delimiter);
+    let start: Cursor<number> = cursorAfter(q.keyMarker, prefix, delimiter);
+    if (q.keyMarker !== '' && q.versionIdMarker !== '') {
+      // Resume inside the marker's key, after that version; an unknown version resumes
+      // after the whole key.
+      const k = keyBytes(q.keyMarker);
+      const [isNull, id] = versionParams(q.versionIdMarker);
+      const found = await this.db.query<{ seq: string }>(
+        `SELECT ${CURRENT_SEQ}::INT8 AS seq FROM objects WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)}
+         UNION ALL SELECT seq FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)}`,
+        [q.bucket, k, isNull, id],
       );
-      let seekPast: Buffer | undefined;
-      for (const row of rows) {
-        const key = Buffer.from(row.key);
-        if (seekPast && Buffer.compare(key, seekPast) < 0) continue; // inside the prefix just reported
-        seekPast = undefined;
-        const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
-        const entries = page.objects.length + page.commonPrefixes.length;
-        if (entries === q.maxKeys) {
-          page.isTruncated = true;
-          return page;
-        }
-        if (cut >= 0) {
-          const common = key.subarray(0, cut + delimiter!.length);
-          page.commonPrefixes.push(common.toString('utf8'));
-          page.last = common.toString('utf8');
-          seekPast = successor(common);
-          if (!seekPast) return page; // nothing can sort after a prefix of 0xFF bytes
-        } else {
-          page.objects.push(toSummary(row));
-          page.last = key.toString('utf8');
-        }
-      }
-      if (rows.length < batch) return page; // the range is exhausted
-      if (seekPast) {
-        from = seekPast;
-        batch = Math.max(16, batch >> 2);
+      if (found.length > 0) start = { from: k, within: Number(found[0].seq) };
+    }
+    const { entries, truncated } = await walk<ListedVersion, number>(
+      {
+        prefix, delimiter, max: q.maxKeys,
+        fetch: (cursor, upper, limit) =>
+          this.db.query<ListedVersion>(
+            `SELECT * FROM (
+               SELECT key, ${CURRENT_SEQ}::INT8 AS seq, ${VERSION_COLUMNS} FROM objects
+                WHERE bucket = $1 AND key >= $2 AND ($3::BYTEA IS NULL OR key < $3)
+               UNION ALL
+               SELECT key, seq, ${VERSION_COLUMNS} FROM object_versions
+                WHERE bucket = $1 AND key >= $2 AND ($3::BYTEA IS NULL OR key < $3)
+             ) v
+             WHERE v.key > $2 OR $4::INT8 IS NULL OR v.seq < $4
+             ORDER BY v.key, v.seq DESC LIMIT $5`,
+            [q.bucket, cursor.from, upper ?? null, cursor.within ?? null, limit],
+          ),
+        keyOf: (r) => Buffer.from(r.key),
+        after: (r) => ({ from: Buffer.from(r.key), within: Number(r.seq) }),
+      },
+      start,
+    );
+    const page: VersionPage = { versions: [], commonPrefixes: [], isTruncated: truncated };
+    for (const e of entries) {
+      if ('prefix' in e) {
+        page.commonPrefixes.push(e.prefix);
+        page.nextKeyMarker = e.prefix;
+        page.nextVersionIdMarker = undefined;
       } else {
-        from = Buffer.concat([Buffer.from(rows[rows.length - 1].key), ZERO]);
-        batch = Math.min(q.maxKeys + 1, batch * 2);
+        const v = { ...toSummary(e.row), versionId: s3VersionId(e.row), isLatest: Number(e.row.seq) === CURRENT_SEQ, deleteMarker: e.row.delete_marker };
+        page.versions.push(v);
+        page.nextKeyMarker = v.key;
+        page.nextVersionIdMarker = v.versionId;
       }
     }
+    if (!truncated) page.nextKeyMarker = page.nextVersionIdMarker = undefined;
+    return page;
+  }
+
+  createUpload(upload: NewUpload): Promise<void> {
+    return uploads.createUpload(this.db, upload);
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): Promise<Upload> {
+    return uploads.getUpload(this.db, bucket, key, uploadId);
+  }
+
+  putPart(part: NewPart): Promise<void> {
+    return inTransaction(this.db, (tx) => uploads.putPart(tx, part));
+  }
+
+  listParts(uploadId: string, after: number, max: number): Promise<Part[]> {
+    return uploads.listParts(this.db, uploadId, after, max);
+  }
+
+  async listUploads(q: UploadQuery): Promise<UploadPage> {
+    await requireBucket(this.db, q.bucket);
+    return uploads.listUploads(this.db, q);
+  }
+
+  completeUpload(
+    upload: { bucket: string; key: string; uploadId: string },
+    parts: { partNumber: number; etag: string }[],
+    object: CompletedObject,
+    condition: WriteCondition = {},
+  ): Promise<WriteResult> {
+    return inTransaction(this.db, async (tx) => {
+      const { versioning } = await bucketVersioning(tx, upload.bucket);
+      const key = keyBytes(upload.key);
+      const current = await lockCurrent(tx, upload.bucket, key);
+      checkWriteCondition(condition, current);
+      const size = await uploads.adoptParts(tx, upload, parts, object.id);
+      const versionId = await installVersion(tx, upload.bucket, key, versioning, current, {
+        version_id: object.id, delete_marker: false, size, etag: object.etag, owner: object.owner,
+        headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
+        checksum_type: object.checksumType ?? null, tags: object.tags, part_count: parts.length, inline_data: null,
+      });
+      return { versionId };
+    });
+  }
+
+  getObjectParts(id: string, after: number, max: number): Promise<ObjectPart[]> {
+    return uploads.getObjectParts(this.db, id, after, max);
+  }
+
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    return inTransaction(this.db, (tx) => uploads.abortUpload(tx, bucket, key, uploadId));
+  }
+
+  staleUploads(before: Date, limit: number): Promise<{ bucket: string; key: string; uploadId: string }[]> {
+    return uploads.staleUploads(this.db, before, limit);
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
@@ -228,43 +387,31 @@ export class SqlMetadataStore implements MetadataStore {
   }
 }
 
+const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, tags';
+
+/** Stands for the current version in version order: above every noncurrent seq. */
+const CURRENT_SEQ = 9007199254740991;
+
 interface BucketRow {
   name: string;
   owner: string;
   region: string;
   created_at: Date;
+  versioning: Bucket['versioning'] | null;
+  cors: Bucket['cors'] | null;
+  tags: Bucket['tags'] | null;
 }
 
-interface ObjectRow {
-  key: Uint8Array;
-  version_id: string | null;
-  size: string | number;
-  etag: string;
-  last_modified: Date;
-  owner: string;
-  headers: Record<string, string>;
-  user_meta: Record<string, string>;
-  checksums: Record<string, string>;
-  inline_data: Uint8Array | null;
+type SummaryRow = Pick<VersionRow, 'size' | 'etag' | 'last_modified' | 'owner' | 'checksums' | 'checksum_type'> & { key: Uint8Array };
+
+type ListedVersion = VersionRow & { key: Uint8Array; seq: string | number };
+
+function prefixed(alias: string, columns: string): string {
+  return columns.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
 }
 
-const ZERO = Buffer.alloc(1);
-
-function keyBytes(key: string): Buffer {
-  return Buffer.from(key, 'utf8');
-}
-
-/** The smallest byte string greater than every string that starts with `prefix`, or
- * undefined when there is none (empty prefix, or all 0xFF). */
-function successor(prefix: Buffer): Buffer | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i] !== 0xff) {
-      const next = Buffer.from(prefix.subarray(0, i + 1));
-      next[i]++;
-      return next;
-    }
-  }
-  return undefined;
+function delimiterBytes(delimiter: string): Buffer | undefined {
+  return delimiter === '' ? undefined : Buffer.from(delimiter, 'utf8');
 }
 
 async function requireBucket(tx: SqlQueryable, name: string): Promise<void> {
@@ -272,49 +419,42 @@ async function requireBucket(tx: SqlQueryable, name: string): Promise<void> {
   if (rows.length === 0) throw new MetadataError('NoSuchBucket');
 }
 
-function checkWriteCondition(condition: WriteCondition, currentEtag: string | undefined): void {
-  if (condition.ifNoneMatch === '*' && currentEtag !== undefined) throw new MetadataError('PreconditionFailed');
-  if (condition.ifMatch) {
-    if (currentEtag === undefined) throw new MetadataError('NoSuchKey');
-    if (!condition.ifMatch.some((e) => e === '*' || e === currentEtag)) throw new MetadataError('PreconditionFailed');
-  }
-}
-
-async function insertChunkRefs(tx: SqlQueryable, owner: string, chunks: ChunkRef[]): Promise<void> {
-  for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
-    const batch = chunks.slice(i, i + INSERT_BATCH);
-    const params: unknown[] = [owner];
-    const values = batch.map((c) => {
-      params.push(c.pos, c.address, c.size);
-      const n = params.length;
-      return `($1, $${n - 2}, $${n - 1}, $${n})`;
-    });
-    await tx.query(`INSERT INTO chunk_refs (owner, pos, address, size) VALUES ${values.join(', ')}`, params);
-  }
+/** DELETE ?versionId: removes that version for good; deleting the current one promotes the
+ * newest noncurrent version. An unknown version is not an error (S3 answers 204). */
+async function deleteVersion(tx: SqlQueryable, bucket: string, key: Buffer, versionId: string): Promise<DeleteResult> {
+  type Gone = { version_id: string; delete_marker: boolean };
+  const params = [bucket, key, ...versionParams(versionId)];
+  const current = await tx.query<Gone>(
+    `SELECT version_id, delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} FOR UPDATE`,
+    params,
+  );
+  let gone = current;
+  if (current.length > 0) await removeCurrent(tx, bucket, key);
+  else gone = await tx.query<Gone>(`DELETE FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} RETURNING version_id, delete_marker`, params);
+  await dropVersionData(tx, gone.map((r) => r.version_id));
+  return { versionId, deleteMarker: gone[0]?.delete_marker ?? false };
 }
 
 function toBucket(r: BucketRow): Bucket {
-  return { name: r.name, owner: r.owner, region: r.region, createdAt: new Date(r.created_at) };
+  return {
+    name: r.name,
+    owner: r.owner,
+    region: r.region,
+    createdAt: new Date(r.created_at),
+    ...(r.versioning ? { versioning: r.versioning } : {}),
+    ...(r.cors ? { cors: r.cors } : {}),
+    ...(r.tags ? { tags: r.tags } : {}),
+  };
 }
 
-function toSummary(r: ObjectRow): ObjectSummary {
+function toSummary(r: SummaryRow): ObjectSummary {
   return {
     key: Buffer.from(r.key).toString('utf8'),
     size: Number(r.size),
     etag: r.etag,
     lastModified: new Date(r.last_modified),
     owner: r.owner,
-  };
-}
-
-function toObject(bucket: string, r: ObjectRow): ObjectVersion {
-  return {
-    ...toSummary(r),
-    bucket,
-    versionId: r.version_id!,
-    headers: r.headers,
-    userMetadata: r.user_meta,
-    checksums: r.checksums,
-    inline: r.inline_data ?? undefined,
+    checksumAlgorithms: Object.keys(r.checksums),
+    ...(r.checksum_type ? { checksumType: r.checksum_type as ObjectSummary['checksumType'] } : {}),
   };
 }

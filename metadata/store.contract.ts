@@ -137,5 +137,161 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       expect(await store.getAccessKey('AK1')).toEqual({ accessKeyId: 'AK1', secretKey: 's2', owner, displayName: 'root' });
       expect(await store.getAccessKey('nope')).toBeUndefined();
     });
+
+    test('UpdateBucket: versioning, CORS and tags round-trip; null removes; NoSuchBucket', async () => {
+      await store.createBucket({ name: 'settings', owner, region: 'us-east-1' });
+      const cors = [{ allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: ['ETag'], maxAgeSeconds: 60 }];
+      await store.updateBucket('settings', { versioning: 'Enabled', cors, tags: { team: 'a' } });
+      expect(await store.getBucket('settings')).toMatchObject({ versioning: 'Enabled', cors, tags: { team: 'a' } });
+      await store.updateBucket('settings', { cors: null, tags: null });
+      const b = await store.getBucket('settings');
+      expect(b?.cors).toBeUndefined();
+      expect(b?.tags).toBeUndefined();
+      expect(b?.versioning).toBe('Enabled');
+      await expect(store.updateBucket('nobucket', { tags: null })).rejects.toMatchObject({ code: 'NoSuchBucket' });
+    });
+
+    test('Versioning_enabled: versions kept newest first, delete marker, removal by id promotes the next', async () => {
+      await store.createBucket({ name: 'ver', owner, region: 'us-east-1' });
+      await store.updateBucket('ver', { versioning: 'Enabled' });
+      const v1 = object('ver', 'k', { inline: undefined, size: 4, chunks: [{ pos: 0, address: 'd'.repeat(64), size: 4 }] });
+      const v2 = object('ver', 'k', { etag: '"2"' });
+      expect((await store.putObject(v1)).versionId).toBe(v1.id);
+      expect((await store.putObject(v2)).versionId).toBe(v2.id);
+      expect(await store.getObject('ver', 'k')).toMatchObject({ versionId: v2.id, isLatest: true, etag: '"2"' });
+      expect(await store.getObject('ver', 'k', v1.id)).toMatchObject({ id: v1.id, isLatest: false, size: 4 });
+      const marker = await store.deleteObject('ver', 'k');
+      expect(marker).toMatchObject({ deleteMarker: true });
+      expect(await store.getObject('ver', 'k')).toMatchObject({ deleteMarker: true, versionId: marker.versionId });
+      expect(await keys('ver')).toEqual([]);
+      const versions = await store.listVersions({ bucket: 'ver', prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 100 });
+      expect(versions.versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker])).toEqual([
+        [marker.versionId, true, true], [v2.id, false, false], [v1.id, false, false],
+      ]);
+      // Removing the marker by id brings v2 back; removing v1 drops its chunks.
+      expect(await store.deleteObject('ver', 'k', marker.versionId)).toEqual({ versionId: marker.versionId, deleteMarker: true });
+      expect(await store.getObject('ver', 'k')).toMatchObject({ versionId: v2.id, isLatest: true });
+      expect(await store.referencedChunks(['d'.repeat(64)])).toEqual(['d'.repeat(64)]);
+      await store.deleteObject('ver', 'k', v1.id);
+      expect(await store.referencedChunks(['d'.repeat(64)])).toEqual([]);
+      await expect(store.getObject('ver', 'k', v1.id)).rejects.toMatchObject({ code: 'NoSuchVersion' });
+      await expect(store.getObject('ver', 'k', 'null')).rejects.toMatchObject({ code: 'NoSuchVersion' });
+      await store.deleteObject('ver', 'k');
+      await expect(store.deleteBucket('ver')).rejects.toMatchObject({ code: 'BucketNotEmpty' }); // v2 and a marker remain
+    });
+
+    test('Versioning_suspended: the null version is replaced, other versions stay', async () => {
+      await store.createBucket({ name: 'susp', owner, region: 'us-east-1' });
+      const before = object('susp', 'k', { etag: '"0"' }); // written unversioned: the null version
+      await store.putObject(before);
+      await store.updateBucket('susp', { versioning: 'Enabled' });
+      const kept = object('susp', 'k', { etag: '"1"' });
+      await store.putObject(kept);
+      await store.updateBucket('susp', { versioning: 'Suspended' });
+      expect((await store.putObject(object('susp', 'k', { etag: '"2"' }))).versionId).toBe('null');
+      const list = async () =>
+        (await store.listVersions({ bucket: 'susp', prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 100 })).versions.map((v) => [v.versionId, v.etag]);
+      expect(await list()).toEqual([['null', '"2"'], [kept.id, '"1"']]);
+      expect(await store.deleteObject('susp', 'k')).toEqual({ versionId: 'null', deleteMarker: true });
+      expect(await list()).toEqual([['null', ''], [kept.id, '"1"']]);
+      expect(await store.getObject('susp', 'k', 'null')).toMatchObject({ deleteMarker: true });
+    });
+
+    test('ListVersions_markers: pages resume inside a key and at common prefixes', async () => {
+      await store.createBucket({ name: 'vpages', owner, region: 'us-east-1' });
+      await store.updateBucket('vpages', { versioning: 'Enabled' });
+      for (const k of ['a', 'a', 'a', 'b', 'b', 'd/1', 'd/2']) await store.putObject(object('vpages', k));
+      const all: string[] = [];
+      let keyMarker = '';
+      let versionIdMarker = '';
+      for (;;) {
+        const page = await store.listVersions({ bucket: 'vpages', prefix: '', delimiter: '/', keyMarker, versionIdMarker, maxKeys: 2 });
+        all.push(...page.versions.map((v) => `${v.key}${v.isLatest ? '*' : ''}`), ...page.commonPrefixes);
+        if (!page.isTruncated) break;
+        keyMarker = page.nextKeyMarker!;
+        versionIdMarker = page.nextVersionIdMarker ?? '';
+      }
+      expect(all).toEqual(['a*', 'a', 'a', 'b*', 'b', 'd/']);
+    });
+
+    test('PutObjectTags: current or by version; delete markers refused', async () => {
+      await store.createBucket({ name: 'tags', owner, region: 'us-east-1' });
+      await store.updateBucket('tags', { versioning: 'Enabled' });
+      const first = object('tags', 'k');
+      await store.putObject(first);
+      await store.putObject(object('tags', 'k'));
+      expect(await store.putObjectTags('tags', 'k', first.id, { a: '1' })).toBe(first.id);
+      expect((await store.getObject('tags', 'k', first.id)).tags).toEqual({ a: '1' });
+      expect((await store.getObject('tags', 'k')).tags).toEqual({});
+      const marker = await store.deleteObject('tags', 'k');
+      await expect(store.putObjectTags('tags', 'k', undefined, {})).rejects.toMatchObject({ code: 'NoSuchKey' });
+      await expect(store.putObjectTags('tags', 'k', marker.versionId, {})).rejects.toMatchObject({ code: 'MethodNotAllowed' });
+    });
+
+    test('CopyObject_sharesChunks: the copy references the source chunks; a vanished source is NoSuchKey', async () => {
+      await store.createBucket({ name: 'copy', owner, region: 'us-east-1' });
+      const src = object('copy', 'src', { inline: undefined, size: 8, chunks: [{ pos: 0, address: 'e'.repeat(64), size: 8 }] });
+      await store.putObject(src);
+      const copy = object('copy', 'dst', { inline: undefined, size: 8, chunks: { copyOf: src.id } });
+      await store.putObject(copy);
+      await store.deleteObject('copy', 'src');
+      expect(await store.referencedChunks(['e'.repeat(64)])).toEqual(['e'.repeat(64)]);
+      expect(await store.getChunks(copy.id, 0, 7)).toEqual([{ pos: 0, address: 'e'.repeat(64), size: 8 }]);
+      await expect(store.putObject(object('copy', 'again', { inline: undefined, size: 8, chunks: { copyOf: src.id } }))).rejects.toMatchObject({ code: 'NoSuchKey' });
+    });
+
+    test('Multipart: parts replace, complete concatenates chunk refs in order, parts not chosen are dropped', async () => {
+      await store.createBucket({ name: 'mpu', owner, region: 'us-east-1' });
+      const uploadId = randomUUID();
+      await store.createUpload({ bucket: 'mpu', key: 'big', uploadId, owner, headers: { 'content-type': 'x/y' }, userMetadata: { m: '1' }, tags: {} });
+      const part = (n: number, letter: string, etag = `"p${n}"`) => ({
+        uploadId, partNumber: n, id: randomUUID(), size: 10, etag, checksums: {},
+        chunks: [{ pos: 0, address: letter.repeat(64), size: 4 }, { pos: 4, address: letter.repeat(63) + '0', size: 6 }],
+      });
+      await store.putPart(part(1, 'm'));
+      await store.putPart(part(2, 'n'));
+      await store.putPart(part(2, 'o', '"p2b"')); // replaces part 2
+      await store.putPart(part(3, 'q'));
+      expect(await store.referencedChunks(['n'.repeat(64)])).toEqual([]);
+      expect((await store.listParts(uploadId, 0, 10)).map((p) => [p.partNumber, p.etag])).toEqual([[1, '"p1"'], [2, '"p2b"'], [3, '"p3"']]);
+      expect((await store.listParts(uploadId, 1, 1)).map((p) => p.partNumber)).toEqual([2]);
+      await expect(store.completeUpload({ bucket: 'mpu', key: 'big', uploadId }, [{ partNumber: 2, etag: '"p2"' }], object('mpu', 'big'))).rejects.toMatchObject({ code: 'InvalidPart' });
+      const o = object('mpu', 'big', { etag: '"x-2"', headers: { 'content-type': 'x/y' } });
+      await store.completeUpload({ bucket: 'mpu', key: 'big', uploadId }, [{ partNumber: 1, etag: '"p1"' }, { partNumber: 3, etag: '"p3"' }], o);
+      const got = await store.getObject('mpu', 'big');
+      expect(got).toMatchObject({ size: 20, partCount: 2, etag: '"x-2"' });
+      expect((await store.getChunks(got.id, 0, 19)).map((c) => [c.pos, c.address[0]])).toEqual([[0, 'm'], [4, 'm'], [10, 'q'], [14, 'q']]);
+      expect((await store.getObjectParts(got.id, 0, 10)).map((p) => [p.partNumber, p.pos, p.size])).toEqual([[1, 0, 10], [3, 10, 10]]);
+      expect(await store.referencedChunks(['o'.repeat(64)])).toEqual([]); // part 2 was not chosen
+      await expect(store.getUpload('mpu', 'big', uploadId)).rejects.toMatchObject({ code: 'NoSuchUpload' });
+      await expect(store.putPart(part(4, '4'))).rejects.toMatchObject({ code: 'NoSuchUpload' });
+    });
+
+    test('Multipart_listAndAbort: uploads by key then id, markers, delimiter; abort and bucket delete drop parts', async () => {
+      await store.createBucket({ name: 'mpl', owner, region: 'us-east-1' });
+      const ids: Record<string, string[]> = {};
+      for (const key of ['a', 'a', 'b', 'c/1', 'c/2']) {
+        const uploadId = randomUUID();
+        (ids[key] ??= []).push(uploadId);
+        await store.createUpload({ bucket: 'mpl', key, uploadId, owner, headers: {}, userMetadata: {}, tags: {} });
+      }
+      ids.a.sort();
+      const page1 = await store.listUploads({ bucket: 'mpl', prefix: '', delimiter: '/', keyMarker: '', uploadIdMarker: '', maxUploads: 2 });
+      expect(page1.uploads.map((u) => u.uploadId)).toEqual(ids.a);
+      expect(page1).toMatchObject({ isTruncated: true, nextKeyMarker: 'a', nextUploadIdMarker: ids.a[1] });
+      const page2 = await store.listUploads({ bucket: 'mpl', prefix: '', delimiter: '/', keyMarker: 'a', uploadIdMarker: ids.a[0], maxUploads: 10 });
+      expect(page2.uploads.map((u) => u.uploadId)).toEqual([ids.a[1], ids.b[0]]);
+      expect(page2.commonPrefixes).toEqual(['c/']);
+      expect(page2.isTruncated).toBe(false);
+      await store.putPart({ uploadId: ids.b[0], partNumber: 1, id: randomUUID(), size: 1, etag: '"e"', checksums: {}, chunks: [{ pos: 0, address: 'r'.repeat(64), size: 1 }] });
+      await store.abortUpload('mpl', 'b', ids.b[0]);
+      expect(await store.referencedChunks(['r'.repeat(64)])).toEqual([]);
+      await expect(store.abortUpload('mpl', 'b', ids.b[0])).rejects.toMatchObject({ code: 'NoSuchUpload' });
+      expect((await store.staleUploads(new Date(Date.now() + 60_000), 100)).length).toBeGreaterThanOrEqual(4);
+      await store.deleteBucket('mpl');
+      expect(await store.staleUploads(new Date(Date.now() + 60_000), 100)).toEqual(
+        expect.not.arrayContaining([expect.objectContaining({ bucket: 'mpl' })]),
+      );
+    });
   });
 }
