@@ -17,7 +17,7 @@ export interface S3Response {
 }
 
 export interface S3Request {
-  method: 'GET' | 'PUT' | 'HEAD' | 'DELETE';
+  method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST';
   bucket: string;
   key?: string;
   query?: Record<string, string>;

@@ -53,6 +53,7 @@ import { expectOk, S3Http } from './http';
 import { PhaseMonitor, readMemory, type PhaseUsage } from './proc';
 import { startServer, type BenchServer } from './server';
 import { measureStages, type StageResult, type StageResults } from './stages';
+import { awsCliUpload, awsVersion, completeMany, copyLarge, type CliResult, type CompleteResult, type CopyResult } from './multipart';
 
 const ROOT = { accessKeyId: 'RFSBENCHROOTKEY00001', secretKey: 'rfs-bench-secret-key-000000000000000000' };
 const BUCKET = 'bench';
@@ -69,14 +70,17 @@ const GET_TARGET = 0.7;
 
 interface Sizes {
   objectBytes: number;
+  /** Parts of the CompleteMultipartUpload phase, and the size of the aws cli upload. */
+  completeParts: number;
+  cliBytes: number;
   smallOps: number;
   stageBytes: number;
   logBytes: number;
   reps: number;
 }
 
-const FULL: Sizes = { objectBytes: GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3 };
-const QUICK: Sizes = { objectBytes: 128 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2 };
+const FULL: Sizes = { objectBytes: GiB, completeParts: 10_000, cliBytes: 2 * GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3 };
+const QUICK: Sizes = { objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2 };
 
 const benchStart = process.hrtime.bigint();
 function progress(line: string): void {
@@ -244,6 +248,9 @@ interface ServerResults {
   put: StreamResult;
   get: StreamResult;
   small: OpsResult[];
+  copy: CopyResult;
+  complete: CompleteResult;
+  cli: CliResult | string;
   laterOutput: string;
 }
 
@@ -272,6 +279,37 @@ function reportServer(s: ServerResults, sizes: Sizes, cores: number): void {
       `Peak RSS: VmHWM reset at each phase start${s.put.usage.hwmReset ? '' : ' (reset not permitted here: sampled VmRSS only)'}, and VmRSS sampled every 50 ms.\n`,
   );
   if (s.laterOutput.trim()) process.stdout.write(`  The server logged (warn and above):\n${s.laterOutput.trimEnd().replace(/^/gm, '    ')}\n`);
+}
+
+function reportMultipart(s: ServerResults, sizes: Sizes): void {
+  heading('Multipart and copy (same server; each against a baseline of this run)');
+  const rows = [
+    [
+      `CopyObject ${fmtSize(s.copy.bytes)}`,
+      `${s.copy.seconds.toFixed(3)} s`,
+      `PUT of it ${s.put.usage.wallSeconds.toFixed(2)} s`,
+      fmtPct(s.copy.seconds / s.put.usage.wallSeconds),
+      `data dir +${fmtInt(s.copy.diskGrowthBytes)} bytes (${fmtPct(s.copy.diskGrowthBytes / s.copy.bytes)} of the object)`,
+    ],
+    [
+      `CompleteMultipartUpload, ${fmtInt(s.complete.parts)} parts`,
+      `${s.complete.completeSeconds.toFixed(3)} s`,
+      `1-part complete ${fmtMs(s.complete.onePartCompleteSeconds * 1e3)}`,
+      `${(s.complete.completeSeconds / s.complete.onePartCompleteSeconds).toFixed(1)}×`,
+      `parts of 1 KiB uploaded in ${s.complete.uploadSeconds.toFixed(1)} s at concurrency ${CONCURRENCY} (RFS_MULTIPART_MIN_PART_BYTES=1)`,
+    ],
+  ];
+  if (typeof s.cli === 'string') rows.push([`aws s3 cp ${fmtSize(sizes.cliBytes)}`, '-', '-', '-', s.cli]);
+  else {
+    rows.push([
+      `aws s3 cp ${fmtSize(s.cli.bytes)}, ${fmtSize(s.cli.partBytes)} parts × ${s.cli.concurrency}`,
+      fmtRate(s.cli.mbps),
+      `single-stream PUT ${fmtRate(s.put.mbps)}`,
+      fmtPct(s.cli.mbps / s.put.mbps),
+      `server peak RSS ${fmtMiB(s.cli.usage.peakRssBytes)} (target < 400 MiB: ${s.cli.usage.peakRssBytes < 400 * MiB ? 'PASS' : 'ABOVE'}); ${s.cli.version.split(' ')[0]}`,
+    ]);
+  }
+  process.stdout.write(table(['phase', 'result', 'baseline', 'ratio', 'notes'], rows, 'lrlrl') + '\n');
 }
 
 function reportStages(r: StageResults, sizes: Sizes): void {
@@ -421,7 +459,7 @@ async function main(): Promise<void> {
   let results: ServerResults;
   process.stdout.write(`\nserver phases (data dir ${dataDir}, ${filesystemOf(dataDir)})\n`);
   try {
-    server = await startServer(dataDir, ROOT);
+    server = await startServer(dataDir, ROOT, { RFS_MULTIPART_MIN_PART_BYTES: '1' });
     progress(`rfs listening on ${server.url} (pid ${server.pid})`);
     const idleRssBytes = readMemory(server.pid).rssBytes;
     const big = new S3Http(server.url, ROOT, 1);
@@ -442,8 +480,17 @@ async function main(): Promise<void> {
       progress(`GET ${fmtSize(sizes.objectBytes)}: ${fmtRate(get.mbps)} (size and CRC32 match)`);
       await verifyLarge(big, key, sizes.objectBytes, expected);
       progress(`GET ${fmtSize(sizes.objectBytes)} again, untimed: size and MD5 match`);
+      const copy = await copyLarge(big, server, dataDir, BUCKET, key, sizes.objectBytes);
+      progress(`CopyObject ${fmtSize(sizes.objectBytes)}: ${copy.seconds.toFixed(3)} s, data dir grew ${fmtInt(copy.diskGrowthBytes)} bytes`);
       const small = await smallObjects(many, server, sizes.smallOps);
-      results = { command: server.command, idleRssBytes, put, get, small, laterOutput: server.laterOutput() };
+      const complete = await completeMany(many, BUCKET, sizes.completeParts, CONCURRENCY);
+      progress(`CompleteMultipartUpload of ${fmtInt(complete.parts)} parts: ${complete.completeSeconds.toFixed(3)} s`);
+      const version = awsVersion();
+      const cli = version
+        ? await awsCliUpload(server, ROOT, BUCKET, sizes.cliBytes, os.tmpdir(), version)
+        : 'aws cli not installed: phase skipped';
+      if (typeof cli !== 'string') progress(`aws s3 cp ${fmtSize(sizes.cliBytes)} multipart: ${fmtRate(cli.mbps)}, peak RSS ${fmtMiB(cli.usage.peakRssBytes)}`);
+      results = { command: server.command, idleRssBytes, put, get, small, copy, complete, cli, laterOutput: server.laterOutput() };
     } finally {
       big.close();
       many.close();
@@ -476,6 +523,7 @@ async function main(): Promise<void> {
   reportServer(results, sizes, cores);
   reportStages(stages, sizes);
   reportTargets(results, stages);
+  reportMultipart(results, sizes);
   reportTime(results, stages, cores);
   const total = Number(process.hrtime.bigint() - benchStart) / 1e9;
   process.stdout.write(`\nbench finished in ${total.toFixed(1)} s\n`);

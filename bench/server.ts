@@ -22,7 +22,7 @@ export interface BenchServer {
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
 
-export async function startServer(dataDir: string, root: Credentials): Promise<BenchServer> {
+export async function startServer(dataDir: string, root: Credentials, env: Record<string, string> = {}): Promise<BenchServer> {
   const main = path.resolve(__dirname, '..', 'gateway', 'main.js');
   const child = spawn(process.execPath, [main], {
     cwd: path.resolve(__dirname, '..', '..'),
@@ -34,6 +34,7 @@ export async function startServer(dataDir: string, root: Credentials): Promise<B
       RFS_ROOT_ACCESS_KEY: root.accessKeyId,
       RFS_ROOT_SECRET_KEY: root.secretKey,
       RFS_LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,7 @@ import { BucketCache, objectFilterKey, type Services } from './services';
 import { lockDataDir, rootCredentials, type RootCredentials } from './data-dir';
 import { MetadataIdentity } from './auth/metadata-identity';
 import { GarbageCollector } from './chunks/gc';
+import { UploadExpiry } from './chunks/upload-expiry';
 import { WorkerMetadataStore } from '../metadata/worker-store';
 import { MemoryBloom } from '../metadata/bloom';
 import type { MetadataStore } from '../metadata/store';
@@ -57,6 +58,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
     };
     const app = buildServer(services, log);
     const gc = new GarbageCollector(meta, chunks, config.gcGraceMs, log);
+    const expiry = new UploadExpiry(meta, config.multipartMaxAgeMs, log);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -70,10 +72,12 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const filterTimer = setInterval(() => void rebuildFilter(), config.filterRebuildMs);
     filterTimer.unref();
     gc.start(config.gcIntervalMs);
+    expiry.start(config.multipartSweepMs);
     return {
       app, url, root, services, gc,
       async close() {
         clearInterval(filterTimer);
+        await expiry.stop();
         await gc.stop();
         await app.close(); // in-flight requests finish first
         await chunks.close();
@@ -90,15 +94,37 @@ export async function startRfs(config: Config): Promise<Rfs> {
   }
 }
 
-/** Every bucket/key pair, page by page, for rebuilding the object filter. */
+/**
+ * Every bucket/key pair the filter must hold, page by page, for rebuilding it: each key with
+ * a current version. In a bucket that has had versioning, that is each key's newest version,
+ * delete markers included, so a GET of a deleted key reaches the store and answers with
+ * x-amz-delete-marker as S3 does (a never-versioned bucket has no markers to list).
+ */
 async function* allKeys(meta: MetadataStore): AsyncGenerator<string> {
   for (const bucket of await meta.listBuckets()) {
-    let after = '';
-    for (;;) {
-      const page = await meta.listObjects({ bucket: bucket.name, prefix: '', delimiter: '', after, maxKeys: 1000 });
-      for (const o of page.objects) yield objectFilterKey(bucket.name, o.key);
-      if (!page.isTruncated || page.last === undefined) break;
-      after = page.last;
-    }
+    const keys = bucket.versioning ? newestVersionKeys(meta, bucket.name) : currentKeys(meta, bucket.name);
+    for await (const key of keys) yield objectFilterKey(bucket.name, key);
+  }
+}
+
+async function* currentKeys(meta: MetadataStore, bucket: string): AsyncGenerator<string> {
+  let after = '';
+  for (;;) {
+    const page = await meta.listObjects({ bucket, prefix: '', delimiter: '', after, maxKeys: 1000 });
+    for (const o of page.objects) yield o.key;
+    if (!page.isTruncated || page.last === undefined) return;
+    after = page.last;
+  }
+}
+
+async function* newestVersionKeys(meta: MetadataStore, bucket: string): AsyncGenerator<string> {
+  let keyMarker = '';
+  let versionIdMarker = '';
+  for (;;) {
+    const page = await meta.listVersions({ bucket, prefix: '', delimiter: '', keyMarker, versionIdMarker, maxKeys: 1000 });
+    for (const v of page.versions) if (v.isLatest) yield v.key;
+    if (!page.isTruncated || page.nextKeyMarker === undefined) return;
+    keyMarker = page.nextKeyMarker;
+    versionIdMarker = page.nextVersionIdMarker ?? '';
   }
 }

@@ -27,6 +27,12 @@ export interface Config {
   gcGraceMs: number;
   /** How often the object Bloom filter is rebuilt from the database. */
   filterRebuildMs: number;
+  /** A multipart upload neither completed nor aborted this long after it started is aborted. */
+  multipartMaxAgeMs: number;
+  /** How often uploads older than multipartMaxAgeMs are looked for. */
+  multipartSweepMs: number;
+  /** Every part but the last must be at least this big (S3: 5 MiB; lower only for benchmarks). */
+  multipartMinPartBytes: number;
   logLevel: string;
 }
 
@@ -60,6 +66,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
     gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
     filterRebuildMs: int('RFS_FILTER_REBUILD_SECONDS', 3600) * 1000,
+    multipartMaxAgeMs: int('RFS_MULTIPART_MAX_AGE_SECONDS', 7 * 24 * 3600) * 1000,
+    multipartSweepMs: int('RFS_MULTIPART_SWEEP_SECONDS', 3600) * 1000,
+    multipartMinPartBytes: int('RFS_MULTIPART_MIN_PART_BYTES', 5 * 1024 * 1024),
     logLevel: env.RFS_LOG_LEVEL || 'info',
   };
   if (config.inlineMaxBytes >= config.chunking.minSize) {

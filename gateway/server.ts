@@ -5,6 +5,10 @@ import { authenticate } from './auth';
 import { S3Error, S3_ERRORS, type S3ErrorCode } from './s3/errors';
 import { resolveTarget } from './s3/addressing';
 import { resolveRoute } from './s3/routes';
+import { actualRequestCorsHeaders, preflight } from './s3/cors';
+import { postObjectForm } from './s3/post-object';
+import { PRESIGN_PARAMS } from './auth/presigned-auth';
+import type { Target } from './s3/addressing';
 import { xmlDocument } from './s3/xml';
 import { MetadataError } from '../metadata/store';
 import type { Services } from './services';
@@ -52,6 +56,19 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
     reply.header('x-amz-id-2', randomBytes(24).toString('base64'));
     reply.header('server', 'rfs');
   });
+  // Every answer to a cross-origin request, errors included, carries the CORS headers of the
+  // bucket's matching rule (preflights set their own).
+  app.addHook('onSend', async (request, reply, payload) => {
+    const bucket = (request as RequestWithAction).s3Bucket;
+    if (bucket === undefined || request.method === 'OPTIONS' || request.headers.origin === undefined) return payload;
+    try {
+      const headers = await actualRequestCorsHeaders(services, bucket, request);
+      if (headers) reply.headers(headers);
+    } catch (err) {
+      request.log.warn({ err }, 'CORS headers not added');
+    }
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const action = (request as RequestWithAction).s3Action ?? 'unknown';
     metrics.requests.inc({ action, status: String(reply.statusCode) });
@@ -70,13 +87,27 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
     url: '*',
     handler: async (request, reply) => {
       const target = resolveTarget(request.raw.url ?? '/', request.headers.host, services.config.domain);
+      const state = request as RequestWithAction;
+      state.s3Bucket = target.bucket;
+      // Browsers send preflights without credentials, and form uploads sign their body.
+      if (request.method === 'OPTIONS') {
+        state.s3Action = 'PreflightRequest';
+        await preflight(services, target, request, reply);
+        return reply;
+      }
+      if (isFormUpload(request, target)) {
+        state.s3Action = 'PostObject';
+        if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+        await postObjectForm({ services, target, request, reply });
+        return reply;
+      }
       const auth = await authenticate(
         { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
         services.identity,
       );
       if (auth.principal.anonymous) throw new S3Error('AccessDenied');
       const route = resolveRoute(request.method, target, request.headers);
-      (request as RequestWithAction).s3Action = route.action;
+      state.s3Action = route.action;
       // Only an authenticated request to a known action is told to send its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
       await route.handler({ services, target, caller: auth.principal.credential, payload: auth.payload, request, reply });
@@ -86,7 +117,20 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
   return app;
 }
 
-type RequestWithAction = FastifyRequest & { s3Action?: string };
+type RequestWithAction = FastifyRequest & { s3Action?: string; s3Bucket?: string };
+
+/** A browser form upload: POST of multipart/form-data to a bucket (not ?delete or another
+ * subresource), carrying no Authorization header or presigned query: its form is signed. */
+function isFormUpload(request: FastifyRequest, target: Target): boolean {
+  if (request.method !== 'POST' || target.bucket === '' || target.key !== '' || request.headers.authorization !== undefined) return false;
+  if (!/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) return false;
+  if ((PRESIGN_PARAMS as readonly string[]).some((p) => target.query.has(p))) return false;
+  try {
+    return resolveRoute(request.method, target, request.headers).action === 'PostObject';
+  } catch {
+    return false;
+  }
+}
 
 /** Every error as S3's XML, with S3's status; HEAD and 304 answers carry no body. */
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {

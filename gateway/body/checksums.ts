@@ -36,6 +36,11 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Whether a value is a well-formed base64 digest of the algorithm (its length, strict padding). */
+export function isBase64Digest(value: string, algorithm: ChecksumAlgorithm): boolean {
+  return decodeBase64(value, DIGEST_BYTES[algorithm]) !== undefined;
+}
+
 /** The bytes of a strict, padded base64 value of the given length, or undefined. */
 function decodeBase64(value: string, bytes: number): Buffer | undefined {
   const buf = Buffer.from(value, 'base64');

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from './errors';
+import type { WriteCondition } from '../../metadata/store';
 
 /**
  * If-Match / If-Unmodified-Since (→ 412) and If-None-Match / If-Modified-Since (→ 304) on
@@ -49,4 +50,18 @@ function httpDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const t = Date.parse(value);
   return Number.isNaN(t) ? undefined : Math.floor(t / 1000);
+}
+
+/** If-None-Match: * (create only) and If-Match (compare and swap) on a write: PutObject,
+ * CopyObject's destination, CompleteMultipartUpload. The store checks them in its commit. */
+export function writeCondition(headers: IncomingHttpHeaders): WriteCondition {
+  const condition: WriteCondition = {};
+  const ifNoneMatch = header(headers, 'if-none-match');
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write supports only *.');
+    condition.ifNoneMatch = '*';
+  }
+  const ifMatch = header(headers, 'if-match');
+  if (ifMatch !== undefined) condition.ifMatch = parseEtagList(ifMatch);
+  return condition;
 }

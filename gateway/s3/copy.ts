@@ -1,7 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
+import { objectFilterKey } from '../services';
+import type { ObjectVersion, WriteCondition } from '../../metadata/store';
 import { S3Error } from './errors';
+import { checkKey } from './addressing';
+import { parseEtagList } from './conditions';
+import { copySourceVersionHeader, readCopySource } from './copy-source';
+import { storedHeaders, userMetadata } from './object-headers';
+import { parseTaggingHeader } from './tagging';
+import { isoDate, xmlDocument } from './xml';
 
-export async function copyObject(_call: S3Call): Promise<void> {
-  throw new S3Error('NotImplemented');
+/** S3's limit for one CopyObject; larger copies go through UploadPartCopy. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+type Directive = 'COPY' | 'REPLACE';
+
+/**
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+ * The copy shares the source's chunks (no byte is read or rewritten) and keeps its ETag and
+ * checksums; metadata and tags come from the source (COPY, the default) or the request
+ * (REPLACE).
+ */
+export async function copyObject(call: S3Call): Promise<void> {
+  const { services, target, caller, request, reply } = call;
+  const { bucket, key } = target;
+  checkKey(key);
+  const headers = request.headers;
+  const metadata = directive(headers, 'x-amz-metadata-directive', 'Unknown metadata directive.');
+  const tagging = directive(headers, 'x-amz-tagging-directive', 'Unknown tagging directive.');
+  // What REPLACE takes from the request is checked before any lookup.
+  const replaced = metadata === 'REPLACE' ? { headers: storedHeaders(headers), userMetadata: userMetadata(headers) } : undefined;
+  const tags = tagging === 'REPLACE' ? parseTaggingHeader(single(headers['x-amz-tagging']) ?? '') : undefined;
+  const condition = destinationCondition(headers);
+  await services.buckets.require(bucket, caller);
+
+  const source = await readCopySource(call);
+  const from = source.object;
+  if (from.size > MAX_COPY_BYTES) {
+    throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`);
+  }
+  if (source.bucket === bucket && source.key === key && from.isLatest && !changesObject(headers, metadata)) {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+
+  // As PutObject: the key filter learns of the key before the commit makes it readable.
+  await services.objectFilter.add(objectFilterKey(bucket, key));
+  const { versionId } = await services.meta.putObject(
+    {
+      bucket, key, id: randomUUID(), size: from.size, etag: from.etag, owner: caller.owner,
+      headers: replaced?.headers ?? from.headers, userMetadata: replaced?.userMetadata ?? from.userMetadata,
+      checksums: from.checksums, checksumType: from.checksumType, tags: tags ?? from.tags,
+      inline: from.inline, chunks: { copyOf: from.id },
+    },
+    condition,
+  );
+  const lastModified = await committedAt(call, versionId);
+  reply
+    .headers({ ...copySourceVersionHeader(source), ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}) })
+    .type('application/xml')
+    .send(xmlDocument('CopyObjectResult', copyResult(from, lastModified)));
 }
 
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function directive(headers: IncomingHttpHeaders, name: string, message: string): Directive {
+  const v = single(headers[name]);
+  if (v === undefined) return 'COPY';
+  if (v !== 'COPY' && v !== 'REPLACE') throw new S3Error('InvalidArgument', message, { ArgumentName: name, ArgumentValue: v });
+  return v;
+}
+
+/** What lets an object be copied onto itself, in S3's words: new metadata, storage class,
+ * website redirect location or encryption attributes. */
+function changesObject(headers: IncomingHttpHeaders, metadata: Directive): boolean {
+  return (
+    metadata === 'REPLACE' ||
+    ['x-amz-storage-class', 'x-amz-website-redirect-location', 'x-amz-server-side-encryption'].some((h) => headers[h] !== undefined)
+  );
+}
+
+/** If-None-Match: * / If-Match on the destination, as PutObject takes them. */
+function destinationCondition(headers: IncomingHttpHeaders): WriteCondition {
+  const condition: WriteCondition = {};
+  const ifNoneMatch = single(headers['if-none-match']);
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
+    condition.ifNoneMatch = '*';
+  }
+  const ifMatch = single(headers['if-match']);
+  if (ifMatch !== undefined) condition.ifMatch = parseEtagList(ifMatch);
+  return condition;
+}
+
+/** The new version's time, as HEAD will report it; the commit time is near enough if the
+ * version is already gone again. */
+async function committedAt({ services, target }: S3Call, versionId: string): Promise<Date> {
+  try {
+    return (await services.meta.getObject(target.bucket, target.key, versionId)).lastModified;
+  } catch {
+    return new Date();
+  }
+}
+
+function copyResult(from: ObjectVersion, lastModified: Date): Record<string, unknown> {
+  const checksums = Object.entries(from.checksums).map(([alg, value]) => [`Checksum${alg}`, value]);
+  return {
+    ETag: from.etag,
+    LastModified: isoDate(lastModified),
+    ...(checksums.length > 0 ? { ChecksumType: from.checksumType ?? 'FULL_OBJECT', ...Object.fromEntries(checksums) } : {}),
+  };
+}

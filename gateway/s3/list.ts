@@ -54,15 +54,30 @@ async function listPage(call: S3Call, after: string) {
   const q = target.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
-  const encodingType = q.get('encoding-type');
-  if (encodingType !== null && encodingType !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
-  const rawMax = q.get('max-keys');
-  if (rawMax !== null && !/^\d+$/.test(rawMax)) throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: rawMax });
-  const maxKeys = rawMax === null ? MAX_KEYS : Math.min(Number(rawMax), MAX_KEYS);
+  const encode = parseEncoding(q);
+  const maxKeys = parseMaxKeys(q);
   await services.buckets.require(target.bucket, caller);
   const page = await services.meta.listObjects({ bucket: target.bucket, prefix, delimiter, after, maxKeys });
-  const encode = encodingType === 'url' ? (s: string) => encodeURIComponent(s) : (s: string) => s;
   return { page, prefix, delimiter, maxKeys, encode };
+}
+
+/** `max-keys`, capped at 1000 as S3 caps it; anything but digits is InvalidArgument. */
+export function parseMaxKeys(q: URLSearchParams): number {
+  const rawMax = q.get('max-keys');
+  if (rawMax !== null && !/^\d+$/.test(rawMax)) throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: rawMax });
+  return rawMax === null ? MAX_KEYS : Math.min(Number(rawMax), MAX_KEYS);
+}
+
+/** `encoding-type`: only `url` exists; the function encodes keys and prefixes accordingly. */
+export function parseEncoding(q: URLSearchParams): (s: string) => string {
+  const encodingType = q.get('encoding-type');
+  if (encodingType !== null && encodingType !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
+  return encodingType === 'url' ? (s: string) => encodeURIComponent(s) : (s: string) => s;
+}
+
+/** A listing's Owner element: the caller's display name for its own objects. */
+export function ownerElement(owner: string, call: S3Call): { ID: string; DisplayName: string } {
+  return { ID: owner, DisplayName: owner === call.caller.owner ? call.caller.displayName : owner };
 }
 
 function entries(page: ListPage, encode: (s: string) => string, withOwner: boolean, call: S3Call) {
@@ -72,7 +87,7 @@ function entries(page: ListPage, encode: (s: string) => string, withOwner: boole
       LastModified: isoDate(o.lastModified),
       ETag: o.etag,
       Size: o.size,
-      ...(withOwner ? { Owner: { ID: o.owner, DisplayName: o.owner === call.caller.owner ? call.caller.displayName : o.owner } } : {}),
+      ...(withOwner ? { Owner: ownerElement(o.owner, call) } : {}),
       StorageClass: 'STANDARD',
     })),
     CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: encode(p) })),

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ObjectVersion } from '../../metadata/store';
 import { S3Error } from './errors';
+import { tagCountHeader } from './tagging';
 
 /** Headers stored with an object and returned as stored. */
 export const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
@@ -51,13 +52,14 @@ export function objectResponseHeaders(o: ObjectVersion, query: URLSearchParams, 
     ...o.headers,
   };
   for (const [name, value] of Object.entries(o.userMetadata)) h[`x-amz-meta-${name}`] = value;
+  Object.assign(h, tagCountHeader(o.tags));
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = query.get(param);
     if (v !== null) h[name] = v;
   }
   if (withChecksums) {
     for (const [alg, value] of Object.entries(o.checksums)) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
-    if (Object.keys(o.checksums).length > 0) h['x-amz-checksum-type'] = 'FULL_OBJECT';
+    if (Object.keys(o.checksums).length > 0) h['x-amz-checksum-type'] = o.checksumType ?? 'FULL_OBJECT';
   }
   return h;
 }

@@ -3,12 +3,14 @@ import type { S3Call } from '../services';
 import { objectFilterKey } from '../services';
 import { S3Error } from './errors';
 import { checkKey } from './addressing';
-import { checkReadConditions, parseEtagList } from './conditions';
+import { checkReadConditions, writeCondition } from './conditions';
 import { parseRange } from './range';
 import { objectResponseHeaders, storedHeaders, userMetadata } from './object-headers';
 import { receiveBody } from '../chunks/upload';
 import { readObjectRange } from '../chunks/reader';
-import type { ObjectVersion, WriteCondition } from '../../metadata/store';
+import type { Bucket, MetadataStore, ObjectVersion } from '../../metadata/store';
+import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
+import { parseTaggingHeader } from './tagging';
 
 /** S3's limit for a single PUT; larger objects go through multipart upload. */
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -21,27 +23,32 @@ export async function putObject({ services, target, caller, payload, request, re
   const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
   if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_BYTES) });
   const meta = userMetadata(headers);
+  const tagging = headers['x-amz-tagging'];
+  const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
   await services.buckets.require(bucket, caller);
   // Fail a create-only write before reading the body when the key plainly exists; the
   // authoritative check is the one inside the commit transaction.
   if (condition.ifNoneMatch && (await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
-    const exists = await services.meta.getObject(bucket, key).then(() => true, () => false);
+    const exists = await services.meta.getObject(bucket, key).then((o) => !o.deleteMarker, () => false);
     if (exists) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
   }
 
   const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config, services.writeSlots, services.hashes);
   const etag = `"${body.md5Hex}"`;
   await services.objectFilter.add(objectFilterKey(bucket, key));
-  await services.meta.putObject(
+  const { versionId } = await services.meta.putObject(
     {
-      bucket, key, id: randomUUID(), size: body.size, etag, owner: caller.owner, tags: {},
+      bucket, key, id: randomUUID(), size: body.size, etag, owner: caller.owner, tags,
       headers: storedHeaders(headers), userMetadata: meta, checksums: body.checksums as Record<string, string>,
       inline: body.inline, chunks: body.chunks,
     },
     condition,
   );
   reply.header('etag', etag);
+  // S3 names the version a PUT made, but not the null version of a Suspended bucket (the
+  // PutObject reference's "versioning suspended" example has no x-amz-version-id).
+  if (versionId !== 'null') reply.header('x-amz-version-id', versionId);
   for (const [alg, value] of Object.entries(body.checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
   reply.send();
 }
@@ -59,56 +66,97 @@ export async function headObject(call: S3Call): Promise<void> {
   call.reply.send();
 }
 
-/** Looks the object up and sets what GET and HEAD answer alike: status, object headers,
- * Content-Length, and for a range 206 with Content-Range (without the whole-object
- * checksums, which do not describe a range). Returns the byte span to send. */
+/** The bytes a GET sends: all of them, a Range, or one part (?partNumber). */
+interface Selection {
+  start: number;
+  end: number;
+  /** Answered 206 with Content-Range. */
+  partial: boolean;
+  /** The selection is the whole object, so its whole-object checksums describe it. */
+  whole: boolean;
+  /** x-amz-mp-parts-count, for a part of a multipart object. */
+  partsCount?: number;
+}
+
+/** Looks the object (or the requested version) up and sets what GET and HEAD answer alike:
+ * status, object headers, version id, Content-Length, and for a range or a part 206 with
+ * Content-Range. Returns the byte span to send. */
 async function describeObject(call: S3Call): Promise<{ object: ObjectVersion; start: number; end: number }> {
-  const { target, request, reply } = call;
-  const object = await lookupObject(call);
-  const range = parseRange(rangeHeader(call), object.size);
-  const headers = objectResponseHeaders(object, target.query, !range && request.headers['x-amz-checksum-mode'] === 'ENABLED');
-  const { start, end } = range ?? { start: 0, end: object.size - 1 };
-  reply.headers(headers).header('content-length', String(end - start + 1));
-  if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${object.size}`);
-  return { object, start, end };
+  const { services, target, request, reply } = call;
+  const versionId = parseVersionId(target.query);
+  const partNumber = parsePartNumber(target.query);
+  const range = typeof request.headers.range === 'string' ? request.headers.range : undefined;
+  if (partNumber !== undefined && range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  const { bucket, object } = await lookupObject(call, versionId);
+  const sel = partNumber !== undefined ? await selectPart(services.meta, object, partNumber) : selectRange(range, object.size);
+  const headers = objectResponseHeaders(object, target.query, sel.whole && request.headers['x-amz-checksum-mode'] === 'ENABLED');
+  reply.headers(headers).headers(versionIdHeader(bucket, object.versionId)).header('content-length', String(sel.end - sel.start + 1));
+  if (sel.partsCount !== undefined) reply.header('x-amz-mp-parts-count', String(sel.partsCount));
+  if (sel.partial) reply.code(206).header('content-range', `bytes ${sel.start}-${sel.end}/${object.size}`);
+  return { object, start: sel.start, end: sel.end };
+}
+
+function selectRange(header: string | undefined, size: number): Selection {
+  const range = parseRange(header, size);
+  return range ? { ...range, partial: true, whole: false } : { start: 0, end: size - 1, partial: false, whole: true };
+}
+
+/**
+ * Part N of a multipart object, as S3 serves it: 206, the part's bytes, the part count. An
+ * object from a single PUT is one part: partNumber=1 is the whole object, still 206 with
+ * Content-Range (an empty object has no byte range to name, so rfs answers it 200).
+ */
+async function selectPart(meta: MetadataStore, object: ObjectVersion, n: number): Promise<Selection> {
+  const count = object.partCount ?? 1;
+  if (n > count) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(n), ActualPartCount: String(count) });
+  if (object.partCount === undefined) return { start: 0, end: object.size - 1, partial: object.size > 0, whole: true };
+  const [part] = await meta.getObjectParts(object.id, n - 1, 1);
+  if (part?.partNumber !== n) throw new Error(`part ${n} of version ${object.id} is missing from its manifest`);
+  return { start: part.pos, end: part.pos + part.size - 1, partial: part.size > 0, whole: count === 1, partsCount: count };
+}
+
+/** ?partNumber: an integer 1–10000, else InvalidArgument (S3's wording). */
+function parsePartNumber(q: URLSearchParams): number | undefined {
+  const raw = q.get('partNumber');
+  if (raw === null) return undefined;
+  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : 0;
+  if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
+  return n;
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
- * Deleting a key that does not exist succeeds, as on S3. */
+ * Deleting a key or a version that does not exist succeeds, as on S3. The answer names the
+ * version removed or the delete marker created. */
 export async function deleteObject({ services, target, caller, reply }: S3Call): Promise<void> {
-  checkKey(target.key);
-  await services.buckets.require(target.bucket, caller);
-  await services.meta.deleteObject(target.bucket, target.key);
+  const { bucket, key } = target;
+  checkKey(key);
+  const versionId = parseVersionId(target.query);
+  await services.buckets.require(bucket, caller);
+  const result = await services.meta.deleteObject(bucket, key, versionId);
+  // A new delete marker is the key's newest version: GET must reach the store to report it.
+  if (result.deleteMarker && versionId === undefined) await services.objectFilter.add(objectFilterKey(bucket, key));
+  const named = result.versionId ?? versionId;
+  if (named !== undefined) reply.header('x-amz-version-id', named);
+  if (result.deleteMarker) reply.header('x-amz-delete-marker', 'true');
   reply.code(204).send();
 }
 
-/** The object with its read preconditions checked; the key filter answers most misses. */
-async function lookupObject({ services, target, caller, request }: S3Call): Promise<ObjectVersion> {
-  const { bucket, key } = target;
+/**
+ * The object (or the version asked for), readable, with its read preconditions checked. The
+ * key filter answers most misses, but only for the current version: the filter holds every
+ * key whose newest version is an object or a delete marker (app.ts rebuilds it so), while a
+ * version id may name a noncurrent version of any key.
+ */
+async function lookupObject({ services, target, caller, request }: S3Call, versionId: string | undefined): Promise<{ bucket: Bucket; object: ObjectVersion }> {
+  const { bucket: name, key } = target;
   checkKey(key);
-  await services.buckets.require(bucket, caller);
-  if (!(await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
+  const bucket = await services.buckets.require(name, caller);
+  if (versionId === undefined && !(await services.objectFilter.mightContain(objectFilterKey(name, key)))) {
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }
-  const object = await services.meta.getObject(bucket, key);
+  const object = await readVersion(services.meta, name, key, versionId);
+  refuseDeleteMarker(object, versionId !== undefined, request.method);
   checkReadConditions(request.headers, object.etag, object.lastModified);
-  return object;
+  return { bucket, object };
 }
 
-function rangeHeader({ request, target }: S3Call): string | undefined {
-  if (target.query.has('partNumber')) throw new S3Error('NotImplemented', 'partNumber is not implemented yet.');
-  const r = request.headers.range;
-  return typeof r === 'string' ? r : undefined;
-}
-
-function writeCondition(headers: S3Call['request']['headers']): WriteCondition {
-  const condition: WriteCondition = {};
-  const ifNoneMatch = headers['if-none-match'];
-  if (typeof ifNoneMatch === 'string') {
-    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-    condition.ifNoneMatch = '*';
-  }
-  const ifMatch = headers['if-match'];
-  if (typeof ifMatch === 'string') condition.ifMatch = parseEtagList(ifMatch);
-  return condition;
-}

@@ -34,17 +34,6 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** relative path (with '/') → sha256 of every file under dir. */
-async function treeDigest(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = path.join(entry.parentPath ?? entry.path, entry.name);
-    out[path.relative(dir, full).split(path.sep).join('/')] = sha256(await readFile(full));
-  }
-  return out;
-}
-
 /** The keys of `aws s3 ls --recursive` output ("2024-01-01 12:00:00       1234 some key"). */
 function lsKeys(stdout: string): { key: string; size: number }[] {
   return stdout
@@ -97,12 +86,12 @@ function failed(r: CliResult): string {
       expect(lines.map((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.+)$/.exec(l)?.[1])).toContain(bucket);
     });
 
-    test('S3_cp_sizes: empty, 1 B, 1 MiB + 1 and 20 MiB files go up and come down byte-exact', async () => {
+    test('S3_cp_sizes: empty, 1 B, 1 MiB + 1 and 20 MiB (four 5 MiB parts) files go up and come down byte-exact', async () => {
       const files: [string, Buffer][] = [
         ['empty.bin', Buffer.alloc(0)],
         ['one.bin', Buffer.from('x')],
         ['mib-plus-one.bin', pseudoRandom(1024 * 1024 + 1, 31)],
-        ['twenty-mib.bin', pseudoRandom(20 * 1024 * 1024, 32)], // single PUT: see the threshold in cli.ts
+        ['twenty-mib.bin', pseudoRandom(20 * 1024 * 1024, 32)], // multipart: see the threshold in cli.ts
       ];
       await mkdir(path.join(work, 'up'), { recursive: true });
       await mkdir(path.join(work, 'down'), { recursive: true });
@@ -115,6 +104,9 @@ function failed(r: CliResult): string {
         const got = await readFile(path.join(work, 'down', name));
         expect({ name, size: got.length, sha256: sha256(got) }).toEqual({ name, size: data.length, sha256: sha256(data) });
       }
+      const twenty = await aws.api(['head-object', '--bucket', bucket, '--key', 'sizes/twenty-mib.bin']);
+      expect(twenty.ETag).toBe(await multipartETag(path.join(work, 'up', 'twenty-mib.bin'), 5 * MiB));
+      expect(twenty.ETag).toMatch(/-4"$/);
     }, 120_000);
 
     test('S3_recursive: odd names in nested dirs go up, list, come down byte-exact, and rm empties the prefix', async () => {
@@ -142,7 +134,7 @@ function failed(r: CliResult): string {
 
       const dst = path.join(work, 'tree-down');
       await aws.ok(['s3', 'cp', '--recursive', prefix, dst]);
-      expect(await treeDigest(dst)).toEqual(await treeDigest(src));
+      await expectSameTree(dst, src);
 
       const removed = await aws.ok(['s3', 'rm', '--recursive', prefix]);
       expect(outputLines(removed).filter((l) => l.startsWith('delete: '))).toHaveLength(Object.keys(tree).length);

@@ -16,13 +16,14 @@ export interface CliResult {
 }
 
 /**
- * The config file every call uses. aws cli's `s3 cp` switches to multipart upload above
- * `multipart_threshold` (8 MiB by default); rfs does not implement multipart upload yet
- * (it answers 501 NotImplemented), so the threshold is raised to 64 MB and every file in
- * this suite (up to 20 MiB) goes up as a single PutObject and comes down as a single GET.
- * Nothing else is configured: addressing style, signing and checksums are the cli's defaults.
+ * The config file every call uses. aws cli's `s3` commands switch to multipart upload (and to
+ * parallel ranged GETs on download) above `multipart_threshold`, 8 MiB by default; 5 MB (the
+ * cli's MB are MiB) for threshold and part size makes every file over 5 MiB in this suite
+ * cross into CreateMultipartUpload/UploadPart/CompleteMultipartUpload in 5 MiB parts, the
+ * smallest S3 allows. Nothing else is configured: addressing style, signing and checksums
+ * are the cli's defaults.
  */
-const CONFIG = '[default]\ns3 =\n  multipart_threshold = 64MB\n  multipart_chunksize = 16MB\n';
+const CONFIG = '[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n';
 
 /** The parent environment without any AWS_* variable (profiles, tokens, endpoints...). */
 function baseEnv(): NodeJS.ProcessEnv {
@@ -76,7 +77,7 @@ export class AwsCli {
       execFile(
         'aws',
         [...args, '--endpoint-url', this.endpoint],
-        { env: { ...this.env, ...opts.env }, cwd: opts.cwd ?? this.dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+        { env: { ...this.env, ...opts.env }, cwd: opts.cwd ?? this.dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
         (err, stdout, stderr) => {
           if (err && typeof (err as { code?: unknown }).code !== 'number') {
             reject(new Error(`aws ${args.join(' ')} did not run: ${err.message}\n${stderr}`));

@@ -127,11 +127,12 @@ describe('errors are S3 XML with S3 status codes', () => {
     expect(code(a)).toBe('RequestHeaderSectionTooLarge');
   });
 
-  test('NotImplemented: a feature of a later issue is 501, never a wrong success', async () => {
-    const a = await signed('GET', `/${bucket}`, { query: { versioning: '' } });
+  test('NotImplemented: a feature not built is 501, never a wrong success', async () => {
+    const a = await signed('GET', `/${bucket}`, { query: { lifecycle: '' } });
     expect([a.status, code(a)]).toEqual([501, 'NotImplemented']);
-    const b = await signed('PUT', `/${bucket}/copy`, { headers: { 'x-amz-copy-source': `/${bucket}/r` } });
+    const b = await signed('PUT', `/${bucket}/k`, { query: { retention: '' }, body: 'x' });
     expect([b.status, code(b)]).toEqual([501, 'NotImplemented']);
+    expect(await exists('k')).toBe(false);
   });
 
   test('MissingContentLength: PUT with chunked transfer-encoding and no length', async () => {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetBucketLocationCommand,
@@ -14,6 +16,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
@@ -252,6 +255,55 @@ describe('ranges and conditions', () => {
     expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas', Body: 'v2', IfMatch: '"0000"' })))).toMatchObject({ status: 412 });
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas', Body: 'v2', IfMatch: first.ETag }));
     expect((await getBody('cas')).toString()).toBe('v2');
+  });
+});
+
+describe('partNumber', () => {
+  const single = pseudoRandom(300_000, 61);
+  const parts = [pseudoRandom(5 * 1024 * 1024, 62), pseudoRandom(5 * 1024 * 1024, 63), pseudoRandom(1024 * 1024 + 7, 64)];
+  const whole = Buffer.concat(parts);
+  beforeAll(async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'single-part', Body: single }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'three-parts' }));
+    const done = [];
+    for (let i = 0; i < parts.length; i++) {
+      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'three-parts', UploadId, PartNumber: i + 1, Body: parts[i] }));
+      done.push({ PartNumber: i + 1, ETag: r.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'three-parts', UploadId, MultipartUpload: { Parts: done } }));
+  });
+
+  test('GetObject_partNumber: exactly that part of a multipart object, 206 with Content-Range and the part count', async () => {
+    let pos = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: i + 1 }));
+      expect(r.$metadata.httpStatusCode).toBe(206);
+      expect(r.ContentRange).toBe(`bytes ${pos}-${pos + parts[i].length - 1}/${whole.length}`);
+      expect(r.PartsCount).toBe(3);
+      expect(r.ContentLength).toBe(parts[i].length);
+      expect(Buffer.from(await r.Body!.transformToByteArray()).equals(parts[i])).toBe(true);
+      pos += parts[i].length;
+    }
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 3 }));
+    expect([head.$metadata.httpStatusCode, head.ContentLength, head.PartsCount]).toEqual([206, parts[2].length, 3]);
+    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 4 })))).toEqual({ name: 'InvalidPartNumber', status: 416 });
+  });
+
+  test('GetObject_partNumber_singlePut: part 1 is the whole object (206, no part count); part 2 is InvalidPartNumber 416', async () => {
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 1 }));
+    expect(r.$metadata.httpStatusCode).toBe(206);
+    expect(r.ContentRange).toBe(`bytes 0-${single.length - 1}/${single.length}`);
+    expect(r.PartsCount).toBeUndefined();
+    expect(Buffer.from(await r.Body!.transformToByteArray()).equals(single)).toBe(true);
+    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 2 })))).toEqual({ name: 'InvalidPartNumber', status: 416 });
+    expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 2 })))).toMatchObject({ status: 416 });
+  });
+
+  test('GetObject_partNumber_invalid: with a Range is InvalidRequest; outside 1-10000 is InvalidArgument', async () => {
+    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 1, Range: 'bytes=0-9' })))).toEqual({ name: 'InvalidRequest', status: 400 });
+    for (const n of [0, 10001]) {
+      expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: n })))).toEqual({ name: 'InvalidArgument', status: 400 });
+    }
   });
 });
 
