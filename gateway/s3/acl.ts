@@ -4,7 +4,7 @@ import { S3Error } from './errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseXml, xmlDocument } from './xml';
-import { readCheckedBody } from './delete-objects';
+import { readSmallBody } from './small-body';
 
 /**
  * ACLs, minimally: rfs grants access by ownership (and later by policy), so every bucket and
@@ -77,7 +77,7 @@ async function acceptOwnerOnlyAcl(call: S3Call, owner: string): Promise<void> {
   const grants = GRANT_HEADERS.filter((h) => headers[h] !== undefined);
   if (canned !== undefined && grants.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
   if (grants.length > 0) throw notImplemented();
-  const body = await readCheckedBody(call, { limit: ACL_BODY_LIMIT });
+  const body = await readSmallBody(call, { limit: ACL_BODY_LIMIT, checked: true });
   if (canned !== undefined) {
     if (canned !== 'private') throw notImplemented();
     if (body.length > 0) checkOwnerOnlyPolicy(body, owner);

@@ -39,7 +39,9 @@ export async function readCopySource({ services, caller, request }: S3Call): Pro
 
 /** `bucket/key` or `/bucket/key`, URL-encoded, optionally `?versionId=…`. */
 export function parseCopySource(header: string | string[] | undefined): { bucket: string; key: string; versionId?: string } {
-  const raw = Array.isArray(header) ? header[0] : header;
+  const given = Array.isArray(header) ? header[0] : header;
+  // Node reads header bytes as latin1: a client that sent the key as raw UTF-8 gets it back.
+  const raw = given !== undefined && /[^\x00-\x7f]/.test(given) ? Buffer.from(given, 'latin1').toString('utf8') : given;
   const invalid = () =>
     new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
       ArgumentName: 'x-amz-copy-source', ArgumentValue: raw ?? '',

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
 import { objectFilterKey } from '../services';
-import type { ObjectVersion, WriteCondition } from '../../metadata/store';
+import type { ObjectVersion } from '../../metadata/store';
 import { S3Error } from './errors';
 import { checkKey } from './addressing';
-import { parseEtagList } from './conditions';
+import { writeCondition } from './conditions';
 import { copySourceVersionHeader, readCopySource } from './copy-source';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
@@ -32,7 +32,7 @@ export async function copyObject(call: S3Call): Promise<void> {
   // What REPLACE takes from the request is checked before any lookup.
   const replaced = metadata === 'REPLACE' ? { headers: storedHeaders(headers), userMetadata: userMetadata(headers) } : undefined;
   const tags = tagging === 'REPLACE' ? parseTaggingHeader(single(headers['x-amz-tagging']) ?? '') : undefined;
-  const condition = destinationCondition(headers);
+  const condition = writeCondition(headers);
   await services.buckets.require(bucket, caller);
 
   const source = await readCopySource(call);
@@ -85,18 +85,6 @@ function changesObject(headers: IncomingHttpHeaders, metadata: Directive): boole
   );
 }
 
-/** If-None-Match: * / If-Match on the destination, as PutObject takes them. */
-function destinationCondition(headers: IncomingHttpHeaders): WriteCondition {
-  const condition: WriteCondition = {};
-  const ifNoneMatch = single(headers['if-none-match']);
-  if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-    condition.ifNoneMatch = '*';
-  }
-  const ifMatch = single(headers['if-match']);
-  if (ifMatch !== undefined) condition.ifMatch = parseEtagList(ifMatch);
-  return condition;
-}
 
 /** The new version's time, as HEAD will report it; the commit time is near enough if the
  * version is already gone again. */

@@ -90,7 +90,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<void> {
   const { services, target, request, reply } = call;
   const { bucket, key } = target;
   const upload = await openUpload(call);
-  const requested = parseCompleteBody(await readSmallBody(call, MAX_COMPLETE_BODY_BYTES));
+  const requested = parseCompleteBody(await readSmallBody(call, { limit: MAX_COMPLETE_BODY_BYTES }));
   const expected = expectedChecksum(upload, request.headers);
   const parts = await matchParts(services, upload, requested);
   const checksums = await objectChecksums(upload, parts, expected);

@@ -1,10 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { S3Call } from '../services';
 import { S3Error } from './errors';
+import { BodyDigests, checksumAlgorithms, declaredChecksums, verifyChecksums } from '../body/checksums';
 
-/** Reads a request body that S3 bounds (XML configurations), refusing more than `limit`,
- * and checks it against a signed payload hash. */
-export async function readSmallBody({ request, payload }: S3Call, limit = 1024 * 1024): Promise<Buffer> {
+export interface SmallBodyOptions {
+  /** Bytes allowed; more is MalformedXML. */
+  limit?: number;
+  /** Verify the Content-MD5 / x-amz-checksum-* the request declares for this body (not on
+   * CompleteMultipartUpload, whose checksum headers describe the object). */
+  checked?: boolean;
+  /** One of them must be present (DeleteObjects, PutBucketCors, …): S3's InvalidRequest. */
+  required?: boolean;
+}
+
+/** Reads a request body that S3 bounds (XML configurations and lists), checked against a
+ * signed payload hash and, when asked, against its declared digests. */
+export async function readSmallBody(call: S3Call, { limit = 1024 * 1024, checked = false, required = false }: SmallBodyOptions = {}): Promise<Buffer> {
+  const { request, payload } = call;
+  // Parsed only when this body is to be checked: on CompleteMultipartUpload the checksum
+  // headers describe the object, in a form (…-N) that is no body digest.
+  const declared = checked || required ? declaredChecksums(request.headers) : undefined;
+  if (required && declared && declared.contentMd5 === undefined && Object.keys(declared.checksums).length === 0 && !declared.trailer) {
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
+  }
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of request.raw as AsyncIterable<Buffer>) {
@@ -17,5 +35,10 @@ export async function readSmallBody({ request, payload }: S3Call, limit = 1024 *
     throw new S3Error('XAmzContentSHA256Mismatch');
   }
   if (payload.mode === 'streaming') throw new S3Error('NotImplemented', 'aws-chunked bodies are accepted for object data only.');
+  if (declared) {
+    const digests = new BodyDigests(checksumAlgorithms(declared));
+    digests.update(body);
+    await verifyChecksums(declared, {}, digests);
+  }
   return body;
 }

@@ -5,7 +5,7 @@ import { S3Error } from './errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseXml, xmlDocument } from './xml';
-import { readCheckedBody } from './delete-objects';
+import { readSmallBody } from './small-body';
 
 /**
  * Object and bucket tags, with S3's limits:
@@ -119,7 +119,7 @@ export async function putObjectTagging(call: S3Call): Promise<void> {
   checkKey(target.key);
   const versionId = parseVersionId(target.query);
   const bucket = await services.buckets.require(target.bucket, caller);
-  const tags = parseTagging(await readCheckedBody(call, { limit: TAGGING_BODY_LIMIT }), 'object');
+  const tags = parseTagging(await readSmallBody(call, { limit: TAGGING_BODY_LIMIT, checked: true }), 'object');
   const stored = await storeObjectTags(call, versionId, tags);
   reply.headers(versionIdHeader(bucket, stored)).send();
 }
@@ -166,7 +166,7 @@ export async function getBucketTagging({ services, target, caller, reply }: S3Ca
 export async function putBucketTagging(call: S3Call): Promise<void> {
   const { services, target, caller, reply } = call;
   await services.buckets.require(target.bucket, caller);
-  const tags = parseTagging(await readCheckedBody(call, { limit: TAGGING_BODY_LIMIT }), 'bucket');
+  const tags = parseTagging(await readSmallBody(call, { limit: TAGGING_BODY_LIMIT, checked: true }), 'bucket');
   await services.meta.updateBucket(target.bucket, { tags: Object.keys(tags).length > 0 ? tags : null });
   services.buckets.forget(target.bucket);
   reply.code(204).send();

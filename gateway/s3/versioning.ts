@@ -4,7 +4,7 @@ import { MetadataError } from '../../metadata/store';
 import type { Bucket, MetadataStore, ObjectVersion, VersionPage, VersionSummary, VersioningStatus } from '../../metadata/store';
 import { S3Error } from './errors';
 import { isoDate, parseXml, xmlDocument } from './xml';
-import { readCheckedBody } from './delete-objects';
+import { readSmallBody } from './small-body';
 import { ownerElement, parseEncoding, parseMaxKeys } from './list';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
@@ -21,7 +21,7 @@ const VERSIONING_BODY_LIMIT = 16 * 1024;
 export async function putBucketVersioning(call: S3Call): Promise<void> {
   const { services, target, caller, reply } = call;
   await services.buckets.require(target.bucket, caller);
-  const versioning = parseVersioningConfiguration(await readCheckedBody(call, { limit: VERSIONING_BODY_LIMIT }));
+  const versioning = parseVersioningConfiguration(await readSmallBody(call, { limit: VERSIONING_BODY_LIMIT, checked: true }));
   await services.meta.updateBucket(target.bucket, { versioning });
   services.buckets.forget(target.bucket);
   reply.send();

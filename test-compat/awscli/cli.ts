@@ -20,10 +20,11 @@ export interface CliResult {
  * parallel ranged GETs on download) above `multipart_threshold`, 8 MiB by default; 5 MB (the
  * cli's MB are MiB) for threshold and part size makes every file over 5 MiB in this suite
  * cross into CreateMultipartUpload/UploadPart/CompleteMultipartUpload in 5 MiB parts, the
- * smallest S3 allows. Nothing else is configured: addressing style, signing and checksums
- * are the cli's defaults.
+ * smallest S3 allows. `max_attempts = 1`: a retried request would hide a failure behind a
+ * later success. Nothing else is configured: addressing style, signing and checksums are the
+ * cli's defaults.
  */
-const CONFIG = '[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n';
+const CONFIG = '[default]\nmax_attempts = 1\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n';
 
 /** The parent environment without any AWS_* variable (profiles, tokens, endpoints...). */
 function baseEnv(): NodeJS.ProcessEnv {

@@ -217,6 +217,35 @@ describe('successful form uploads', () => {
   });
 });
 
+describe('checksum fields and broken connections', () => {
+  test('PostObject_checksumField: x-amz-checksum-sha256 verified: right → stored and echoed, wrong → BadDigest', async () => {
+    const file = pseudoRandom(200_000, 5);
+    const sum = createHash('sha256').update(file).digest('base64');
+    const conditions = (key: string, value: string): Condition[] => [{ key }, { 'x-amz-checksum-sha256': value }];
+    const good = form([['key', 'sums/good.bin'], ['x-amz-checksum-sha256', sum]], file, { conditions: conditions('sums/good.bin', sum) });
+    const a = await post(`/${bucket}`, good.type, good.body);
+    expect({ status: a.status, sum: a.headers['x-amz-checksum-sha256'] }).toEqual({ status: 204, sum });
+    const wrong = createHash('sha256').update('other').digest('base64');
+    const bad = form([['key', 'sums/bad.bin'], ['x-amz-checksum-sha256', wrong]], file, { conditions: conditions('sums/bad.bin', wrong) });
+    expect(error(await post(`/${bucket}`, bad.type, bad.body))).toMatchObject({ status: '400', Code: 'BadDigest' });
+    expect(await keysUnder('sums/')).toEqual(['sums/good.bin']);
+  });
+
+  test('PostObject_clientGone: a form cut off mid-file stores nothing and leaves the server serving', async () => {
+    const file = pseudoRandom(4 * 1024 * 1024, 3);
+    const f = form([['key', 'gone/cut.bin']], file, { conditions: [{ key: 'gone/cut.bin' }] });
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${server.url}/${bucket}`, { method: 'POST', headers: { 'content-type': f.type, 'content-length': String(f.body.length) } });
+      req.on('error', () => resolve());
+      req.on('response', (res) => res.resume().on('end', resolve));
+      req.write(f.body.subarray(0, 1024 * 1024), () => setTimeout(() => req.destroy(), 200));
+    });
+    const again = form([['key', 'gone/after.txt']], Buffer.from('still here'), { conditions: [{ key: 'gone/after.txt' }] });
+    expect((await post(`/${bucket}`, again.type, again.body)).status).toBe(204);
+    expect(await keysUnder('gone/')).toEqual(['gone/after.txt']);
+  });
+});
+
 describe('refused by the policy: S3 codes, nothing stored', () => {
   const file = Buffer.from('0123456789');
 

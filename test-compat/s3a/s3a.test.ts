@@ -312,6 +312,16 @@ describe('a directory of 1100 files (a Spark output)', () => {
     const deleted = (xml(del).Deleted ?? []).map((d: { Key: string }) => d.Key).sort();
     expect(deleted).toEqual(['verbose/never-existed', 'verbose/one']);
   });
+
+  test('DeleteObjectsOddKeys: keys with XML-escaped characters are deleted and echoed as they are', async () => {
+    const odd = ['odd/a&b', 'odd/quote"d', "odd/it's", 'odd/<tag>', 'odd/spa ce+plus%'];
+    for (const k of odd) await putFile(k, k);
+    const del = await fs.deleteObjects(odd, false);
+    expectStatus(del, 200, 'DeleteObjects');
+    expect(xml(del).Error).toBeUndefined();
+    expect((xml(del).Deleted ?? []).map((d: { Key: string }) => d.Key).sort()).toEqual([...odd].sort());
+    expect((await fs.listAll({ prefix: 'odd/' })).keys).toEqual([]);
+  });
 });
 
 describe('open and read', () => {

@@ -37,8 +37,11 @@ export function errorCode(a: Answer): string | undefined {
 
 export const md5Hex = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** As the AWS SDK for Java (S3A's) escapes text: the five named XML entities. */
 function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return s.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
 }
 
 export interface ListParams {

@@ -29,7 +29,7 @@ if (probe.ok && !fuse.ok) {
   let mnt: string;
   let child: ChildProcess | undefined;
   let log = '';
-  const big = pseudoRandom(12 * MiB + 3, 31); // over multipart_threshold: parts of 5, 5 and 2 MiB
+  const big = pseudoRandom(12 * MiB + 3, 31); // over multipart_threshold (6 MB): a multipart upload
 
   beforeAll(async () => {
     ({ server, s3 } = await openSuite(bucket));
@@ -102,7 +102,9 @@ if (probe.ok && !fuse.ok) {
     expect((await objectBytes('small.txt')).toString()).toBe('hello s3fs\n');
     expect(sha(await objectBytes('big.bin'))).toBe(sha(big));
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' }));
-    expect(head.ETag).toMatch(/^"[0-9a-f]{32}-3"$/); // multipart crossed: three 5 MiB parts
+    // Multipart crossed. How s3fs cuts the parts depends on how the kernel hands it the writes
+    // (5+5+2 MiB or 10+2 MiB have both been seen), so only "several parts" is asserted.
+    expect(head.ETag).toMatch(/^"[0-9a-f]{32}-([2-9]|[1-9]\d+)"$/);
     expect(head.Metadata?.mode).toBe(String((await stat(at('big.bin'))).mode)); // s3fs keeps st_mode in x-amz-meta-mode
     expect(sha(await readFile(at('big.bin')))).toBe(sha(big));
     expect(await readFile(at('small.txt'), 'utf8')).toBe('hello s3fs\n');
