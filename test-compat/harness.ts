@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { loadConfig } from '../gateway/config';
 import { startRfs, type Rfs } from '../gateway/app';
 
@@ -133,4 +133,26 @@ export function pseudoRandom(size: number, seed = 1): Buffer {
   }
   for (; i < size; i++) out[i] = i & 0xff;
   return out;
+}
+
+/** What an SDK call that must fail failed with: S3's code (the exception's name), the HTTP
+ * status, the message and the response headers. Throws if the call succeeded or failed
+ * without an S3 answer. */
+export async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string; headers: Record<string, string> }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof S3ServiceException) {
+      const headers = (e.$response?.headers ?? {}) as Record<string, string>;
+      return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message, headers };
+    }
+    throw e;
+  }
+  throw new Error('expected an S3 error');
+}
+
+/** An object's whole body through the SDK. */
+export async function objectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
 }

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { closeSuite, openSuite, pseudoRandom, type TestServer } from '../harness';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { closeSuite, openSuite, pseudoRandom, type TestServer, objectBytes as getBytes } from '../harness';
 import { MiB, clientGate, expectBucketEmpty, listAllKeys, tempDir } from '../clients';
-import { fuseProbe, unmount, waitForMount, type FuseProbe } from '../s3fs/fuse';
+import { fuseProbe, unmount, waitForMount, type FuseProbe } from '../fuse';
 import { MULTIPART_FLAGS, Rclone, rcloneProbe } from './rclone';
 
 /**
@@ -48,10 +48,8 @@ if (probe.ok && !fuse.ok) {
     if (work) await rm(work, { recursive: true, force: true });
   }, 120_000);
 
-  async function objectBytes(key: string): Promise<Buffer> {
-    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Buffer.from(await r.Body!.transformToByteArray());
-  }
+  const objectBytes = (key: string) => getBytes(s3, bucket, key);
+
 
   const keys = async () => (await listAllKeys(s3, bucket)).map((o) => o.key);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

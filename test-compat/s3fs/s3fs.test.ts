@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ROOT, closeSuite, openSuite, pseudoRandom, type TestServer } from '../harness';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ROOT, closeSuite, openSuite, pseudoRandom, type TestServer, objectBytes as getBytes } from '../harness';
 import { MiB, clientGate, expectBucketEmpty, listAllKeys, probeCommand, tempDir } from '../clients';
-import { fuseProbe, unmount, waitForMount, type FuseProbe } from './fuse';
+import { fuseProbe, unmount, waitForMount, type FuseProbe } from '../fuse';
 
 /**
  * s3fs-fuse (the Debian package) mounting an rfs bucket: files written, read, appended,
@@ -62,10 +62,8 @@ if (probe.ok && !fuse.ok) {
     if (work) await rm(work, { recursive: true, force: true });
   }, 120_000);
 
-  async function objectBytes(key: string): Promise<Buffer> {
-    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Buffer.from(await r.Body!.transformToByteArray());
-  }
+  const objectBytes = (key: string) => getBytes(s3, bucket, key);
+
 
   const keys = async () => (await listAllKeys(s3, bucket)).map((o) => o.key);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

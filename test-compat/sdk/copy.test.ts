@@ -9,9 +9,8 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { pseudoRandom, type TestServer, openSuite, closeSuite, s3Client, startTestServer } from '../harness';
+import { pseudoRandom, type TestServer, openSuite, closeSuite, s3Client, startTestServer, s3Error } from '../harness';
 import { dirUsage, MiB } from '../storage/disk';
 import { signRequest } from '../http/signing';
 
@@ -28,16 +27,6 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: other }));
 });
 afterAll(() => closeSuite({ server, s3 }));
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 async function getBody(key: string, b = bucket): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: b, Key: key }));

@@ -8,9 +8,8 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { type TestServer, openSuite, closeSuite } from '../harness';
+import { type TestServer, openSuite, closeSuite, s3Error } from '../harness';
 import { signRequest } from '../http/signing';
 
 /** DeleteObjects (POST ?delete) through @aws-sdk/client-s3 at its defaults (a CRC32 checksum
@@ -21,16 +20,6 @@ const bucket = 'sdk-multi-delete';
 
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
 afterAll(() => closeSuite({ server, s3 }));
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 async function putAll(keys: string[], b = bucket): Promise<void> {
   for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: `body of ${key}` }));

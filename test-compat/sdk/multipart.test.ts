@@ -13,7 +13,6 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
   type CompletedPart,
@@ -21,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { crc32 } from '@node-rs/crc32';
-import { pseudoRandom, s3Client, startTestServer, type TestServer, openSuite, closeSuite } from '../harness';
+import { pseudoRandom, s3Client, startTestServer, type TestServer, openSuite, closeSuite, s3Error } from '../harness';
 import { signRequest } from '../http/signing';
 import { dirUsage, MiB } from '../storage/disk';
 
@@ -33,16 +32,6 @@ const bucket = 'sdk-multipart';
 
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
 afterAll(() => closeSuite({ server, s3 }));
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number; message?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 

@@ -15,11 +15,10 @@ import {
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
+import { pseudoRandom, type TestServer, openSuite, closeSuite, s3Error } from '../harness';
 
 /** Every core operation through @aws-sdk/client-s3 at its defaults (CRC32 checksums,
  * aws-chunked trailers on streaming uploads), against a real listener. */
@@ -29,16 +28,6 @@ const bucket = 'sdk-objects';
 
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
 afterAll(() => closeSuite({ server, s3 }));
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 async function getBody(key: string, extra: Record<string, unknown> = {}): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));

@@ -19,11 +19,10 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
+import { pseudoRandom, type TestServer, openSuite, closeSuite, s3Error } from '../harness';
 import { signRequest } from '../http/signing';
 import { MiB } from '../storage/disk';
 
@@ -35,16 +34,6 @@ const bucket = 'sdk-tagging';
 
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
 afterAll(() => closeSuite({ server, s3 }));
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 const tagSet = (tags: Record<string, string>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 const asRecord = (set: Tag[] | undefined) => Object.fromEntries((set ?? []).map((t) => [t.Key!, t.Value!]));

@@ -12,9 +12,8 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { pseudoRandom, type TestServer, openSuite, closeSuite } from '../harness';
+import { pseudoRandom, type TestServer, openSuite, closeSuite, s3Error } from '../harness';
 import { signRequest } from '../http/signing';
 import { dirUsage, MiB } from '../storage/disk';
 
@@ -33,25 +32,6 @@ beforeAll(async () => {
   await enable(bucket);
 });
 afterAll(() => closeSuite({ server, s3 }));
-
-interface Failure {
-  name: string;
-  status?: number;
-  headers: Record<string, string>;
-}
-
-async function s3Error(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) {
-      const headers = (e.$response?.headers ?? {}) as Record<string, string>;
-      return { name: e.name, status: e.$metadata.httpStatusCode, headers };
-    }
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 async function enable(name: string, status: 'Enabled' | 'Suspended' = 'Enabled'): Promise<void> {
   await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: status } }));

@@ -2,7 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { findBinary, runCommand } from '../clients';
+import { findBinary, runCommand } from './clients';
 
 /**
  * FUSE for the mount suites (s3fs, rclone mount). FUSE is a kernel feature, not a client:
