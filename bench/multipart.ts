@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { MiB, randomPieces } from './data';
 import { expectOk, S3Http } from './http';
 import { PhaseMonitor, type PhaseUsage } from './proc';
-import type { BenchServer } from './server';
+import { startServer, type BenchServer } from './server';
+import { readMemory } from './proc';
 import type { Credentials } from './sigv4';
 
 /**
@@ -17,8 +18,9 @@ import type { Credentials } from './sigv4';
  * - CompleteMultipartUpload of 10,000 parts (the S3 maximum): its time ÷ the time of
  *   completing a 1-part upload. The server runs with RFS_MULTIPART_MIN_PART_BYTES=1 for this
  *   (S3's 5 MiB minimum would make it 50 GB), and the parts are 1 KiB each.
- * - aws cli `s3 cp` of a large file as multipart (8 MiB parts, 10 concurrent): throughput ÷
- *   the single-stream PUT's, and the server's peak RSS (target: under 400 MiB).
+ * - aws cli `s3 cp` of a large file as multipart (8 MiB parts, 10 concurrent), on a server
+ *   of its own started for it: throughput ÷ the single-stream PUT's, and the server's peak
+ *   RSS (target: under 400 MiB), beside its idle RSS.
  */
 
 export interface CopyResult {
@@ -37,6 +39,7 @@ export interface CompleteResult {
 
 export interface CliResult {
   bytes: number;
+  idleRssBytes: number;
   partBytes: number;
   concurrency: number;
   mbps: number;
@@ -122,11 +125,13 @@ export function awsVersion(): string | undefined {
   }
 }
 
-/** Uploads a file of `bytes` with `aws s3 cp` (multipart), watching the server. */
-export async function awsCliUpload(server: BenchServer, root: Credentials, bucket: string, bytes: number, scratch: string, version: string): Promise<CliResult> {
-  const dir = await mkdtemp(path.join(scratch, 'awscli-'));
+/** Uploads a file of `bytes` with `aws s3 cp` (multipart) to a fresh server, watching it. */
+export async function awsCliUpload(root: Credentials, bytes: number, scratch: string, version: string): Promise<CliResult> {
+  const dir = await mkdtemp(path.join(scratch, 'rfs-bench-cli-'));
   const partBytes = 8 * MiB;
   const concurrency = 10;
+  const bucket = 'bench-cli';
+  let server: BenchServer | undefined;
   try {
     const file = path.join(dir, 'big.bin');
     const out = createWriteStream(file);
@@ -134,16 +139,22 @@ export async function awsCliUpload(server: BenchServer, root: Credentials, bucke
     out.end();
     await once(out, 'close');
     await writeFile(path.join(dir, 'config'), `[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 8MB\n  multipart_chunksize = 8MB\n  max_concurrent_requests = ${concurrency}\n`);
+    server = await startServer(path.join(dir, 'data'), root);
+    const client = new S3Http(server.url, root, 1);
+    expectOk(await client.request({ method: 'PUT', bucket }), 'CreateBucket');
+    client.close();
+    const idleRssBytes = readMemory(server.pid).rssBytes;
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_CONFIG_FILE: path.join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_ACCESS_KEY_ID: root.accessKeyId, AWS_SECRET_ACCESS_KEY: root.secretKey };
     const monitor = new PhaseMonitor(server.pid);
-    const child = spawn('aws', ['--endpoint-url', server.url, 's3', 'cp', '--only-show-errors', file, `s3://${bucket}/cli/big.bin`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('aws', ['--endpoint-url', server.url, 's3', 'cp', '--only-show-errors', file, `s3://${bucket}/big.bin`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     const usage = monitor.stop();
     if (code !== 0) throw new Error(`aws s3 cp exited ${code}: ${stderr.slice(0, 500)}`);
-    return { bytes, partBytes, concurrency, mbps: bytes / 1e6 / usage.wallSeconds, usage, version };
+    return { bytes, idleRssBytes, partBytes, concurrency, mbps: bytes / 1e6 / usage.wallSeconds, usage, version };
   } finally {
+    await server?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -60,7 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSize: int('RFS_CHUNK_MAX_BYTES', DEFAULT_CHUNKING.maxSize),
     },
     writeConcurrency: int('RFS_WRITE_CONCURRENCY', 4),
-    writeSlots: int('RFS_WRITE_SLOTS', 32),
+    writeSlots: int('RFS_WRITE_SLOTS', 16),
     readAhead: int('RFS_READ_AHEAD', 2),
     hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length - 1))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
