@@ -4,110 +4,116 @@ import type { SqlClient } from './sql';
  * The schema, as an ordered list of migrations. Every statement runs unchanged on
  * CockroachDB, PostgreSQL and PGlite: natural or UUID keys (no sequences), no triggers,
  * no stored procedures. Object keys are BYTEA so they compare as bytes, which is S3's
- * UTF-8 binary order, whatever the database's locale.
+ * UTF-8 binary order, whatever the database's locale. Each statement runs on its own and is
+ * idempotent (IF NOT EXISTS): CockroachDB restricts schema changes batched in one
+ * transaction, and a migration interrupted halfway is simply run again.
  */
-export const MIGRATIONS: string[] = [
-  `CREATE TABLE IF NOT EXISTS buckets (
-     name TEXT PRIMARY KEY,
-     owner TEXT NOT NULL,
-     region TEXT NOT NULL,
-     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-   );
-   CREATE TABLE IF NOT EXISTS objects (
-     bucket TEXT NOT NULL,
-     key BYTEA NOT NULL,
-     version_id UUID NOT NULL,
-     size INT8 NOT NULL,
-     etag TEXT NOT NULL,
-     last_modified TIMESTAMPTZ NOT NULL,
-     owner TEXT NOT NULL,
-     headers JSONB NOT NULL,
-     user_meta JSONB NOT NULL,
-     checksums JSONB NOT NULL,
-     inline_data BYTEA,
-     PRIMARY KEY (bucket, key)
-   );
-   CREATE TABLE IF NOT EXISTS chunk_refs (
-     owner UUID NOT NULL,
-     pos INT8 NOT NULL,
-     address TEXT NOT NULL,
-     size INT8 NOT NULL,
-     PRIMARY KEY (owner, pos)
-   );
-   CREATE INDEX IF NOT EXISTS chunk_refs_by_address ON chunk_refs (address);
-   CREATE TABLE IF NOT EXISTS access_keys (
-     access_key_id TEXT PRIMARY KEY,
-     secret_key TEXT NOT NULL,
-     owner TEXT NOT NULL,
-     display_name TEXT NOT NULL,
-     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-   );`,
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE IF NOT EXISTS buckets (
+       name TEXT PRIMARY KEY,
+       owner TEXT NOT NULL,
+       region TEXT NOT NULL,
+       created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `CREATE TABLE IF NOT EXISTS objects (
+       bucket TEXT NOT NULL,
+       key BYTEA NOT NULL,
+       version_id UUID NOT NULL,
+       size INT8 NOT NULL,
+       etag TEXT NOT NULL,
+       last_modified TIMESTAMPTZ NOT NULL,
+       owner TEXT NOT NULL,
+       headers JSONB NOT NULL,
+       user_meta JSONB NOT NULL,
+       checksums JSONB NOT NULL,
+       inline_data BYTEA,
+       PRIMARY KEY (bucket, key)
+     )`,
+    `CREATE TABLE IF NOT EXISTS chunk_refs (
+       owner UUID NOT NULL,
+       pos INT8 NOT NULL,
+       address TEXT NOT NULL,
+       size INT8 NOT NULL,
+       PRIMARY KEY (owner, pos)
+     )`,
+    `CREATE INDEX IF NOT EXISTS chunk_refs_by_address ON chunk_refs (address)`,
+    `CREATE TABLE IF NOT EXISTS access_keys (
+       access_key_id TEXT PRIMARY KEY,
+       secret_key TEXT NOT NULL,
+       owner TEXT NOT NULL,
+       display_name TEXT NOT NULL,
+       created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+  ],
   // Versioning, multipart uploads, tags, bucket settings. `objects` keeps one row per key,
   // the current version (a delete marker included); older versions move to object_versions,
   // ordered within a key by seq (higher is newer). A version's chunk_refs and object_parts
   // are owned by its id wherever its row lives, so moving a row never touches them.
-  `ALTER TABLE buckets ADD COLUMN IF NOT EXISTS versioning TEXT,
-     ADD COLUMN IF NOT EXISTS cors JSONB, ADD COLUMN IF NOT EXISTS tags JSONB;
-   ALTER TABLE objects ADD COLUMN IF NOT EXISTS null_version BOOL NOT NULL DEFAULT true,
-     ADD COLUMN IF NOT EXISTS delete_marker BOOL NOT NULL DEFAULT false,
-     ADD COLUMN IF NOT EXISTS tags JSONB NOT NULL DEFAULT '{}',
-     ADD COLUMN IF NOT EXISTS checksum_type TEXT,
-     ADD COLUMN IF NOT EXISTS part_count INT8;
-   CREATE TABLE IF NOT EXISTS object_versions (
-     bucket TEXT NOT NULL,
-     key BYTEA NOT NULL,
-     seq INT8 NOT NULL,
-     version_id UUID NOT NULL,
-     null_version BOOL NOT NULL,
-     delete_marker BOOL NOT NULL,
-     size INT8 NOT NULL,
-     etag TEXT NOT NULL,
-     last_modified TIMESTAMPTZ NOT NULL,
-     owner TEXT NOT NULL,
-     headers JSONB NOT NULL,
-     user_meta JSONB NOT NULL,
-     checksums JSONB NOT NULL,
-     checksum_type TEXT,
-     tags JSONB NOT NULL,
-     part_count INT8,
-     inline_data BYTEA,
-     PRIMARY KEY (bucket, key, seq)
-   );
-   CREATE UNIQUE INDEX IF NOT EXISTS object_versions_by_id ON object_versions (bucket, key, version_id);
-   CREATE TABLE IF NOT EXISTS object_parts (
-     owner UUID NOT NULL,
-     part_number INT8 NOT NULL,
-     pos INT8 NOT NULL,
-     size INT8 NOT NULL,
-     etag TEXT NOT NULL,
-     checksums JSONB NOT NULL,
-     PRIMARY KEY (owner, part_number)
-   );
-   CREATE TABLE IF NOT EXISTS uploads (
-     bucket TEXT NOT NULL,
-     key BYTEA NOT NULL,
-     upload_id UUID NOT NULL,
-     owner TEXT NOT NULL,
-     initiated TIMESTAMPTZ NOT NULL DEFAULT now(),
-     headers JSONB NOT NULL,
-     user_meta JSONB NOT NULL,
-     tags JSONB NOT NULL,
-     checksum_algorithm TEXT,
-     checksum_type TEXT,
-     PRIMARY KEY (bucket, key, upload_id)
-   );
-   CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_id ON uploads (upload_id);
-   CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated);
-   CREATE TABLE IF NOT EXISTS parts (
-     upload_id UUID NOT NULL,
-     part_number INT8 NOT NULL,
-     id UUID NOT NULL,
-     size INT8 NOT NULL,
-     etag TEXT NOT NULL,
-     checksums JSONB NOT NULL,
-     last_modified TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (upload_id, part_number)
-   );`,
+  [
+    `ALTER TABLE buckets ADD COLUMN IF NOT EXISTS versioning TEXT,
+       ADD COLUMN IF NOT EXISTS cors JSONB, ADD COLUMN IF NOT EXISTS tags JSONB`,
+    `ALTER TABLE objects ADD COLUMN IF NOT EXISTS null_version BOOL NOT NULL DEFAULT true,
+       ADD COLUMN IF NOT EXISTS delete_marker BOOL NOT NULL DEFAULT false,
+       ADD COLUMN IF NOT EXISTS tags JSONB NOT NULL DEFAULT '{}',
+       ADD COLUMN IF NOT EXISTS checksum_type TEXT,
+       ADD COLUMN IF NOT EXISTS part_count INT8`,
+    `CREATE TABLE IF NOT EXISTS object_versions (
+       bucket TEXT NOT NULL,
+       key BYTEA NOT NULL,
+       seq INT8 NOT NULL,
+       version_id UUID NOT NULL,
+       null_version BOOL NOT NULL,
+       delete_marker BOOL NOT NULL,
+       size INT8 NOT NULL,
+       etag TEXT NOT NULL,
+       last_modified TIMESTAMPTZ NOT NULL,
+       owner TEXT NOT NULL,
+       headers JSONB NOT NULL,
+       user_meta JSONB NOT NULL,
+       checksums JSONB NOT NULL,
+       checksum_type TEXT,
+       tags JSONB NOT NULL,
+       part_count INT8,
+       inline_data BYTEA,
+       PRIMARY KEY (bucket, key, seq)
+     )`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS object_versions_by_id ON object_versions (bucket, key, version_id)`,
+    `CREATE TABLE IF NOT EXISTS object_parts (
+       owner UUID NOT NULL,
+       part_number INT8 NOT NULL,
+       pos INT8 NOT NULL,
+       size INT8 NOT NULL,
+       etag TEXT NOT NULL,
+       checksums JSONB NOT NULL,
+       PRIMARY KEY (owner, part_number)
+     )`,
+    `CREATE TABLE IF NOT EXISTS uploads (
+       bucket TEXT NOT NULL,
+       key BYTEA NOT NULL,
+       upload_id UUID NOT NULL,
+       owner TEXT NOT NULL,
+       initiated TIMESTAMPTZ NOT NULL DEFAULT now(),
+       headers JSONB NOT NULL,
+       user_meta JSONB NOT NULL,
+       tags JSONB NOT NULL,
+       checksum_algorithm TEXT,
+       checksum_type TEXT,
+       PRIMARY KEY (bucket, key, upload_id)
+     )`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_id ON uploads (upload_id)`,
+    `CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated)`,
+    `CREATE TABLE IF NOT EXISTS parts (
+       upload_id UUID NOT NULL,
+       part_number INT8 NOT NULL,
+       id UUID NOT NULL,
+       size INT8 NOT NULL,
+       etag TEXT NOT NULL,
+       checksums JSONB NOT NULL,
+       last_modified TIMESTAMPTZ NOT NULL,
+       PRIMARY KEY (upload_id, part_number)
+     )`,
+  ],
 ];
 
 /** Applies the migrations not applied yet. Idempotent; safe to run at every start. */
@@ -119,10 +125,10 @@ export async function migrate(db: SqlClient): Promise<void> {
   const done = new Set(
     (await db.query<{ version: string | number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)),
   );
-  for (const [i, sql] of MIGRATIONS.entries()) {
+  for (const [i, statements] of MIGRATIONS.entries()) {
     const version = i + 1;
     if (done.has(version)) continue;
-    await db.exec(sql);
+    for (const statement of statements) await db.exec(statement);
     await db.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [version]);
   }
 }
