@@ -11,6 +11,10 @@ export class PgClient implements SqlClient {
 
   constructor(connectionString: string, max = 16) {
     this.pool = new Pool({ connectionString, max });
+    // An idle pooled connection that the server ends (a restart, an administrator) is
+    // reported here; the pool has already dropped it and the next query opens a new one.
+    // Without a listener the 'error' event would take the whole process down.
+    this.pool.on('error', () => undefined);
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<T[]> {

@@ -293,5 +293,23 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
         expect.not.arrayContaining([expect.objectContaining({ bucket: 'mpl' })]),
       );
     });
+
+    test('DeleteObjects_batch: unversioned keys go at once with their chunks; versioned keys get markers', async () => {
+      await store.createBucket({ name: 'bulk', owner, region: 'us-east-1' });
+      const big = object('bulk', 'big', { inline: undefined, size: 4, chunks: [{ pos: 0, address: 't'.repeat(64), size: 4 }] });
+      for (const o of [big, object('bulk', 'a'), object('bulk', 'b/c')]) await store.putObject(o);
+      const results = await store.deleteObjects('bulk', [{ key: 'big' }, { key: 'a' }, { key: 'never' }, { key: 'b/c' }]);
+      expect(results).toEqual([{ deleteMarker: false }, { deleteMarker: false }, { deleteMarker: false }, { deleteMarker: false }]);
+      expect(await keys('bulk')).toEqual([]);
+      expect(await store.referencedChunks(['t'.repeat(64)])).toEqual([]);
+      await store.updateBucket('bulk', { versioning: 'Enabled' });
+      const kept = object('bulk', 'v');
+      await store.putObject(kept);
+      const [marker, removed] = await store.deleteObjects('bulk', [{ key: 'v' }, { key: 'v', versionId: kept.id }]);
+      expect(marker.deleteMarker).toBe(true);
+      expect(removed).toEqual({ versionId: kept.id, deleteMarker: false });
+      const left = await store.listVersions({ bucket: 'bulk', prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 10 });
+      expect(left.versions.map((v) => [v.versionId, v.deleteMarker])).toEqual([[marker.versionId, true]]);
+    });
   });
 }

@@ -43,6 +43,9 @@ export interface MetadataStore {
    * malformed version id is the caller's to reject.
    */
   deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
+  /** DeleteObjects: each target deleted as deleteObject would, all in one transaction;
+   * results in the targets' order. */
+  deleteObjects(bucket: string, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]>;
   /** Replaces the tag set of one version (the current one without versionId); returns its
    * S3 version id. Throws NoSuchKey/NoSuchVersion, and MethodNotAllowed for a delete marker. */
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string>;

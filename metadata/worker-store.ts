@@ -87,6 +87,7 @@ export class WorkerMetadataStore implements MetadataStore {
   getChunks(id: string, start: number, end: number): Promise<ChunkRef[]> { return this.call('getChunks', [id, start, end]); }
   putObject(o: NewObject, c?: WriteCondition): Promise<WriteResult> { return this.call('putObject', [o, c]); }
   deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> { return this.call('deleteObject', [bucket, key, versionId]); }
+  deleteObjects(bucket: string, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]> { return this.call('deleteObjects', [bucket, targets]); }
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> { return this.call('putObjectTags', [bucket, key, versionId, tags]); }
   listObjects(q: ListQuery): Promise<ListPage> { return this.call('listObjects', [q]); }
   listVersions(q: VersionQuery): Promise<VersionPage> { return this.call('listVersions', [q]); }

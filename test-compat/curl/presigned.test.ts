@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -16,13 +16,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ROOT, pseudoRandom, s3Client, startTestServer, type TestServer } from '../harness';
+import { type PolicyCondition, signPostPolicy } from '../http/signing';
 import { MiB, clientGate, probeCommand, probePythonModule, runCommand, runOk, tempDir } from '../clients';
 
 /**
  * Presigned URLs and form uploads used the way people use them: pasted into the real curl
  * binary (execFile, no shell). URLs come from @aws-sdk/s3-request-presigner; the POST policy
- * is signed here from the SigV4 POST spec, and by boto3's generate_presigned_post when boto3
- * is installed. Bodies are compared byte-exact.
+ * is signed from the SigV4 POST spec (../http/signing.ts), and by boto3's
+ * generate_presigned_post when boto3 is installed. Bodies are compared byte-exact.
  */
 const curl = probeCommand('curl');
 const describeCurl = clientGate('curl', curl, 'apt-get install curl');
@@ -164,24 +165,10 @@ describeCurl(`curl (${curl.version ?? 'not installed'})`, () => {
   });
 
   describe('POST form uploads (curl -F)', () => {
-    /** The fields of a SigV4-signed POST form, computed by the spec with node:crypto
-     * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html). */
-    function signedForm(fields: Record<string, string>, conditions: unknown[]): string[] {
-      const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-      const day = amzDate.slice(0, 8);
-      const credential = `${ROOT.accessKeyId}/${day}/us-east-1/s3/aws4_request`;
-      const auth = { 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': credential, 'x-amz-date': amzDate };
-      const policy = Buffer.from(
-        JSON.stringify({
-          expiration: new Date(Date.now() + 600_000).toISOString(),
-          conditions: [{ bucket }, ...conditions, ...Object.entries(auth).map(([k, v]) => ({ [k]: v }))],
-        }),
-      ).toString('base64');
-      let key: Buffer = createHmac('sha256', `AWS4${ROOT.secretKey}`).update(day).digest();
-      for (const part of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-      const signature = createHmac('sha256', key).update(policy).digest('hex');
-      const all = { ...fields, ...auth, policy, 'x-amz-signature': signature };
-      return Object.entries(all).flatMap(([k, v]) => ['--form-string', `${k}=${v}`]);
+    /** curl arguments for the form fields, then the signed fields (signing.ts). */
+    function signedForm(fields: Record<string, string>, conditions: PolicyCondition[]): string[] {
+      const all = [...Object.entries(fields), ...signPostPolicy({ bucket, conditions })];
+      return all.flatMap(([k, v]) => ['--form-string', `${k}=${v}`]);
     }
 
     const postUrl = () => `${server.url}/${bucket}`;

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import {
   GetObjectCommand,
@@ -7,14 +7,13 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { ROOT, type TestServer, openSuite, closeSuite, pseudoRandom } from '../harness';
-import { signRequest } from './signing';
+import { type TestServer, openSuite, closeSuite, pseudoRandom } from '../harness';
+import { type PolicyCondition, signPostPolicy, signRequest } from './signing';
 
 /**
  * POST Object (browser form uploads) over raw HTTP, the form built byte by byte so the wire
- * is exactly what a browser sends, and the policy signed here from the SigV4 POST spec
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html), not
- * by the server's code. What was stored is checked through the AWS SDK.
+ * is exactly what a browser sends, and the policy signed by signing.ts from the SigV4 POST
+ * spec, not by the server's code. What was stored is checked through the AWS SDK.
  */
 let server: TestServer;
 let s3: S3Client;
@@ -23,45 +22,19 @@ const bucket = 'http-post';
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
 afterAll(() => closeSuite({ server, s3 }));
 
-type Condition = Record<string, string> | (string | number)[];
-
 interface FormOptions {
   /** Extra conditions besides bucket and the four auth fields. */
-  conditions?: Condition[];
+  conditions?: PolicyCondition[];
   expiration?: Date;
   keys?: { accessKeyId: string; secretKey: string };
   signatureOf?: (signature: string) => string;
 }
 
-/** The signed fields of a SigV4 POST form: policy (base64 JSON), algorithm, credential, date,
- * signature = hex HMAC of the base64 policy under the day's signing key. */
+/** The signed fields of a SigV4 POST form, the signature optionally spoilt by signatureOf. */
 function signedFields(opts: FormOptions = {}): [string, string][] {
-  const keys = opts.keys ?? ROOT;
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const day = amzDate.slice(0, 8);
-  const credential = `${keys.accessKeyId}/${day}/us-east-1/s3/aws4_request`;
-  const policy = Buffer.from(
-    JSON.stringify({
-      expiration: (opts.expiration ?? new Date(Date.now() + 600_000)).toISOString(),
-      conditions: [
-        { bucket },
-        ...(opts.conditions ?? []),
-        { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' },
-        { 'x-amz-credential': credential },
-        { 'x-amz-date': amzDate },
-      ],
-    }),
-  ).toString('base64');
-  let key: Buffer = createHmac('sha256', `AWS4${keys.secretKey}`).update(day).digest();
-  for (const part of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const signature = createHmac('sha256', key).update(policy).digest('hex');
-  return [
-    ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
-    ['x-amz-credential', credential],
-    ['x-amz-date', amzDate],
-    ['policy', policy],
-    ['x-amz-signature', opts.signatureOf ? opts.signatureOf(signature) : signature],
-  ];
+  const fields = signPostPolicy({ bucket, conditions: opts.conditions, expiration: opts.expiration, keys: opts.keys });
+  const spoil = opts.signatureOf;
+  return spoil ? fields.map(([name, value]) => [name, name === 'x-amz-signature' ? spoil(value) : value]) : fields;
 }
 
 interface Part {
@@ -221,7 +194,7 @@ describe('checksum fields and broken connections', () => {
   test('PostObject_checksumField: x-amz-checksum-sha256 verified: right → stored and echoed, wrong → BadDigest', async () => {
     const file = pseudoRandom(200_000, 5);
     const sum = createHash('sha256').update(file).digest('base64');
-    const conditions = (key: string, value: string): Condition[] => [{ key }, { 'x-amz-checksum-sha256': value }];
+    const conditions = (key: string, value: string): PolicyCondition[] => [{ key }, { 'x-amz-checksum-sha256': value }];
     const good = form([['key', 'sums/good.bin'], ['x-amz-checksum-sha256', sum]], file, { conditions: conditions('sums/good.bin', sum) });
     const a = await post(`/${bucket}`, good.type, good.body);
     expect({ status: a.status, sum: a.headers['x-amz-checksum-sha256'] }).toEqual({ status: 204, sum });

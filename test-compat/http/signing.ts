@@ -69,6 +69,56 @@ function encodeSegment(s: string): string {
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
+/** An X-Amz-Date value (20240102T030405Z). */
+function amzDateOf(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/** The SigV4 signing key of a day (yyyymmdd) in us-east-1 for s3: the HMAC chain of the spec. */
+function signingKey(secret: string, day: string): Buffer {
+  let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(day).digest();
+  for (const part of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  return key;
+}
+
+/** A POST policy condition: { field: exact value } or [op, '$field' | field, value...]. */
+export type PolicyCondition = Record<string, string> | (string | number)[];
+
+export interface PostPolicy {
+  bucket: string;
+  /** Conditions besides bucket and the auth fields, in order. */
+  conditions?: PolicyCondition[];
+  /** Default: ten minutes from now. */
+  expiration?: Date;
+  keys?: { accessKeyId: string; secretKey: string };
+}
+
+/**
+ * The signed fields of a SigV4 POST form, computed from the spec with node:crypto (not by the
+ * server's code): policy = base64 of the JSON policy (bucket, the conditions, the auth fields),
+ * x-amz-signature = hex HMAC of that base64 under the day's signing key.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+ * In form order: x-amz-algorithm, x-amz-credential, x-amz-date, policy, x-amz-signature.
+ */
+export function signPostPolicy(p: PostPolicy): [string, string][] {
+  const keys = p.keys ?? ROOT;
+  const amzDate = amzDateOf(new Date());
+  const day = amzDate.slice(0, 8);
+  const auth: [string, string][] = [
+    ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
+    ['x-amz-credential', `${keys.accessKeyId}/${day}/us-east-1/s3/aws4_request`],
+    ['x-amz-date', amzDate],
+  ];
+  const policy = Buffer.from(
+    JSON.stringify({
+      expiration: (p.expiration ?? new Date(Date.now() + 600_000)).toISOString(),
+      conditions: [{ bucket: p.bucket }, ...(p.conditions ?? []), ...auth.map(([k, v]) => ({ [k]: v }))],
+    }),
+  ).toString('base64');
+  const signature = createHmac('sha256', signingKey(keys.secretKey, day)).update(policy).digest('hex');
+  return [...auth, ['policy', policy], ['x-amz-signature', signature]];
+}
+
 /**
  * An aws-chunked body with per-chunk signatures, computed from the SigV4 streaming spec
  * (independently of the server's code): each chunk signs the previous signature.
@@ -81,11 +131,10 @@ export function signedChunkedBody(
   secret = ROOT.secretKey,
   trailer?: { name: string; value: string },
 ): Buffer {
-  const amzDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = amzDateOf(date);
   const day = amzDate.slice(0, 8);
   const scope = `${day}/us-east-1/s3/aws4_request`;
-  let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(day).digest();
-  for (const part of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const key = signingKey(secret, day);
   let prev = seedSignature;
   const parts: Buffer[] = [];
   const sign = (payload: Buffer) => {
