@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +19,8 @@ import type { Credentials } from './sigv4';
  * - CompleteMultipartUpload of 10,000 parts (the S3 maximum): its time ÷ the time of
  *   completing a 1-part upload. The server runs with RFS_MULTIPART_MIN_PART_BYTES=1 for this
  *   (S3's 5 MiB minimum would make it 50 GB), and the parts are 1 KiB each.
+ * - DeleteObjects of 1,000 keys (one request, one metadata transaction) ÷ 1,000 DeleteObject
+ *   requests at the bench's concurrency, on the small objects the bench wrote.
  * - aws cli `s3 cp` of a large file as multipart (8 MiB parts, 10 concurrent), on a server
  *   of its own started for it: throughput ÷ the single-stream PUT's, and the server's peak
  *   RSS (target: under 400 MiB), beside its idle RSS.
@@ -35,6 +38,12 @@ export interface CompleteResult {
   uploadSeconds: number;
   completeSeconds: number;
   onePartCompleteSeconds: number;
+}
+
+export interface BulkDeleteResult {
+  keys: number;
+  bulkSeconds: number;
+  singleSeconds: number;
 }
 
 export interface CliResult {
@@ -93,6 +102,32 @@ export async function completeMany(client: S3Http, bucket: string, parts: number
     throw new Error(`complete-many: HEAD says ${head.headers['content-length']} bytes, ETag ${head.headers.etag}`);
   }
   return { parts, uploadSeconds, completeSeconds, onePartCompleteSeconds };
+}
+
+/** Deletes `keys.length / 2` keys with one DeleteObjects, and as many others one request
+ * each, `concurrency` at a time; both halves must be gone afterwards. */
+export async function deleteMany(client: S3Http, bucket: string, keys: string[], concurrency: number): Promise<BulkDeleteResult> {
+  const half = keys.length / 2;
+  const bulk = keys.slice(0, half);
+  const single = keys.slice(half);
+  const xml = Buffer.from(`<Delete><Quiet>true</Quiet>${bulk.map((k) => `<Object><Key>${k}</Key></Object>`).join('')}</Delete>`);
+  const t0 = process.hrtime.bigint();
+  const res = await client.request({ method: 'POST', bucket, query: { delete: '' }, body: xml, headers: { 'content-md5': createHash('md5').update(xml).digest('base64') } });
+  const bulkSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  expectOk(res, 'DeleteObjects');
+  if (/<Error>/.test(res.body.toString())) throw new Error(`DeleteObjects: ${res.body.toString().slice(0, 300)}`);
+  const t1 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < single.length) expectOk(await client.request({ method: 'DELETE', bucket, key: single[next++] }), 'DeleteObject');
+    }),
+  );
+  const singleSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
+  for (const k of [bulk[0], single[0]]) {
+    if ((await client.request({ method: 'HEAD', bucket, key: k })).status !== 404) throw new Error(`${k} survived its delete`);
+  }
+  return { keys: half, bulkSeconds, singleSeconds };
 }
 
 async function startUpload(client: S3Http, bucket: string, key: string): Promise<string> {

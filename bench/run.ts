@@ -57,7 +57,7 @@ import { expectOk, S3Http } from './http';
 import { PhaseMonitor, readMemory, type PhaseUsage } from './proc';
 import { startServer, type BenchServer } from './server';
 import { measureStages, type StageResult, type StageResults } from './stages';
-import { awsCliUpload, awsVersion, completeMany, copyLarge, type CliResult, type CompleteResult, type CopyResult } from './multipart';
+import { awsCliUpload, awsVersion, completeMany, copyLarge, deleteMany, type BulkDeleteResult, type CliResult, type CompleteResult, type CopyResult } from './multipart';
 
 const ROOT = { accessKeyId: 'RFSBENCHROOTKEY00001', secretKey: 'rfs-bench-secret-key-000000000000000000' };
 const BUCKET = 'bench';
@@ -254,6 +254,7 @@ interface ServerResults {
   small: OpsResult[];
   copy: CopyResult;
   complete: CompleteResult;
+  bulkDelete: BulkDeleteResult;
   cli: CliResult | string;
   laterOutput: string;
 }
@@ -301,6 +302,13 @@ function reportMultipart(s: ServerResults, sizes: Sizes): void {
       `1-part complete ${fmtMs(s.complete.onePartCompleteSeconds * 1e3)}`,
       `${(s.complete.completeSeconds / s.complete.onePartCompleteSeconds).toFixed(1)}×`,
       `parts of 1 KiB uploaded in ${s.complete.uploadSeconds.toFixed(1)} s at concurrency ${CONCURRENCY} (RFS_MULTIPART_MIN_PART_BYTES=1)`,
+    ],
+    [
+      `DeleteObjects, ${fmtInt(s.bulkDelete.keys)} keys`,
+      `${s.bulkDelete.bulkSeconds.toFixed(3)} s`,
+      `${fmtInt(s.bulkDelete.keys)} DeleteObject ${s.bulkDelete.singleSeconds.toFixed(3)} s`,
+      fmtPct(s.bulkDelete.bulkSeconds / s.bulkDelete.singleSeconds),
+      `4 KiB objects of the phase above; single deletes at concurrency ${CONCURRENCY}`,
     ],
   ];
   if (typeof s.cli === 'string') rows.push([`aws s3 cp ${fmtSize(sizes.cliBytes)}`, '-', '-', '-', s.cli]);
@@ -487,9 +495,12 @@ async function main(): Promise<void> {
       const copy = await copyLarge(big, server, dataDir, BUCKET, key, sizes.objectBytes);
       progress(`CopyObject ${fmtSize(sizes.objectBytes)}: ${copy.seconds.toFixed(3)} s, data dir grew ${fmtInt(copy.diskGrowthBytes)} bytes`);
       const small = await smallObjects(many, server, sizes.smallOps);
+      const smallKeys = Array.from({ length: Math.min(2000, sizes.smallOps) }, (_, i) => `small/${i.toString().padStart(6, '0')}`);
+      const bulkDelete = await deleteMany(many, BUCKET, smallKeys, CONCURRENCY);
+      progress(`DeleteObjects of ${fmtInt(bulkDelete.keys)} keys: ${bulkDelete.bulkSeconds.toFixed(3)} s; as many DeleteObject: ${bulkDelete.singleSeconds.toFixed(3)} s`);
       const complete = await completeMany(many, BUCKET, sizes.completeParts, CONCURRENCY);
       progress(`CompleteMultipartUpload of ${fmtInt(complete.parts)} parts: ${complete.completeSeconds.toFixed(3)} s`);
-      results = { command: server.command, idleRssBytes, put, get, small, copy, complete, cli: 'not run', laterOutput: server.laterOutput() };
+      results = { command: server.command, idleRssBytes, put, get, small, copy, complete, bulkDelete, cli: 'not run', laterOutput: server.laterOutput() };
     } finally {
       big.close();
       many.close();
