@@ -8,6 +8,7 @@ import { MAX_SKEW_MS, checkSignedHeaderSet, splitSignedHeaders, verifySignature 
 import { SIGV4_ALGORITHM } from './string-to-sign';
 import type { AuthInput, AuthResult } from './types';
 import type { QueryParam } from './uri-encoding';
+import { single } from '../headers';
 
 /** The answer S3 gives to SigV2 and any other scheme than SigV4 on v4-only regions. */
 export function unsupportedMechanism(): S3Error {
@@ -52,9 +53,6 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader {
   };
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** The request timestamp: x-amz-date, else Date, as the ISO basic string that is signed. */
 function requestTime(input: AuthInput): { ms: number; amzDate: string; raw: string } {

@@ -6,6 +6,7 @@ import { declaredTrailerNames } from '../auth/payload-mode';
 import { S3Error } from '../s3/errors';
 import type { HashPool, HashSession } from './hash-pool';
 import type { HashName } from './hash-worker';
+import { single } from '../headers';
 
 /** The flexible checksums S3 accepts. */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -32,9 +33,6 @@ export interface DeclaredChecksums {
   algorithm?: ChecksumAlgorithm;
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** Whether a value is a well-formed base64 digest of the algorithm (its length, strict padding). */
 export function isBase64Digest(value: string, algorithm: ChecksumAlgorithm): boolean {

@@ -1,10 +1,10 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
 import { S3Error } from './errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseXml, xmlDocument } from './xml';
 import { readSmallBody } from './small-body';
+import { single } from '../headers';
 
 /**
  * ACLs, minimally: rfs grants access by ownership (and later by policy), so every bucket and
@@ -113,8 +113,4 @@ function checkOwnerOnlyPolicy(body: Buffer, owner: string): void {
     const id = (grantee as { ID?: unknown }).ID;
     if (id !== owner || permission !== 'FULL_CONTROL') throw notImplemented();
   }
-}
-
-function single(v: IncomingHttpHeaders[string]): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

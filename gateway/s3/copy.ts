@@ -10,6 +10,7 @@ import { copySourceVersionHeader, readCopySource } from './copy-source';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
 import { isoDate, xmlDocument } from './xml';
+import { single } from '../headers';
 
 /** S3's limit for one CopyObject; larger copies go through UploadPartCopy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -65,9 +66,6 @@ export async function copyObject(call: S3Call): Promise<void> {
     .send(xmlDocument('CopyObjectResult', copyResult(from, lastModified)));
 }
 
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
 
 function directive(headers: IncomingHttpHeaders, name: string, message: string): Directive {
   const v = single(headers[name]);

@@ -15,6 +15,7 @@ import { readObjectRange } from '../chunks/reader';
 import { CHECKSUM_ALGORITHMS, checksumHeaderName, declaredChecksums, isBase64Digest, type ChecksumAlgorithm } from '../body/checksums';
 import { combineCrcs, compositeChecksum, isCombinable } from '../body/checksum-combine';
 import type { Part, Upload } from '../../metadata/store';
+import { single } from '../headers';
 
 type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
@@ -472,8 +473,4 @@ function encoder(q: URLSearchParams): (s: string) => string {
 
 function person({ caller }: S3Call, owner: string): { ID: string; DisplayName: string } {
   return { ID: owner, DisplayName: owner === caller.owner ? caller.displayName : owner };
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
