@@ -5,6 +5,7 @@ import type { Target } from './addressing';
 import { S3Error } from './errors';
 import { parseXml, xmlDocument } from './xml';
 import { readSmallBody } from './small-body';
+import { single } from '../headers';
 
 /**
  * Bucket CORS: the configuration operations, the preflight (OPTIONS) answer, and the headers
@@ -63,9 +64,9 @@ export async function deleteBucketCors({ services, target, caller, reply }: S3Ca
  * none. https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html
  */
 export async function preflight(services: Services, target: Target, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const origin = header(request, 'origin');
+  const origin = single(request.headers['origin']);
   if (origin === undefined) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
-  const requested = header(request, 'access-control-request-method');
+  const requested = single(request.headers['access-control-request-method']);
   const method = requested ?? 'OPTIONS';
   const bucket = target.bucket === '' ? undefined : await services.buckets.get(target.bucket);
   if (!bucket) throw forbidden(method, 'BUCKET', 'CORSResponse: Bucket not found');
@@ -73,7 +74,7 @@ export async function preflight(services: Services, target: Target, request: Fas
   if (requested === undefined || !CORS_METHODS.includes(requested)) {
     throw new S3Error('BadRequest', `Invalid Access-Control-Request-Method: ${requested ?? 'null'}`);
   }
-  const names = requestedHeaders(header(request, 'access-control-request-headers'));
+  const names = requestedHeaders(single(request.headers['access-control-request-headers']));
   if (names instanceof S3Error) throw names;
   const match = matchRule(bucket.cors, origin, requested, names);
   if (!match) throw forbidden(method, target.key === '' ? 'BUCKET' : 'OBJECT');
@@ -94,13 +95,13 @@ export async function actualRequestCorsHeaders(
   bucketName: string,
   request: FastifyRequest,
 ): Promise<Record<string, string> | undefined> {
-  const origin = header(request, 'origin');
+  const origin = single(request.headers['origin']);
   if (origin === undefined || bucketName === '') return undefined;
   const bucket: Bucket | undefined = await services.buckets.get(bucketName);
   if (!bucket?.cors?.length) return undefined;
-  const names = requestedHeaders(header(request, 'access-control-request-headers'));
+  const names = requestedHeaders(single(request.headers['access-control-request-headers']));
   if (names instanceof S3Error) return undefined;
-  const match = matchRule(bucket.cors, origin, header(request, 'access-control-request-method') ?? request.method, names);
+  const match = matchRule(bucket.cors, origin, single(request.headers['access-control-request-method']) ?? request.method, names);
   return match && allowedHeaders(match, origin);
 }
 
@@ -136,12 +137,12 @@ function parseRule(raw: unknown): CorsRule {
     if (v !== undefined) throw new S3Error('InvalidRequest', `${name} "${v}" can not have more than one wildcard.`);
   }
   const rule: CorsRule = { allowedOrigins, allowedMethods, allowedHeaders, exposeHeaders: strings(el.ExposeHeader) };
-  const id = single(el.ID);
+  const id = atMostOne(el.ID);
   if (id !== undefined && id !== '') {
     if (id.length > MAX_ID_CHARS) throw new S3Error('MalformedXML');
     rule.id = id;
   }
-  const maxAge = single(el.MaxAgeSeconds);
+  const maxAge = atMostOne(el.MaxAgeSeconds);
   if (maxAge !== undefined) {
     if (!/^\d{1,9}$/.test(maxAge)) throw new S3Error('MalformedXML');
     rule.maxAgeSeconds = Number(maxAge);
@@ -164,7 +165,7 @@ function strings(value: unknown): string[] {
 }
 
 /** An element that may appear at most once. */
-function single(value: unknown): string | undefined {
+function atMostOne(value: unknown): string | undefined {
   const all = strings(value);
   if (all.length > 1) throw new S3Error('MalformedXML');
   return all[0];
@@ -220,9 +221,4 @@ function requestedHeaders(value: string | undefined): string[] | S3Error {
 
 function forbidden(method: string, resourceType: 'BUCKET' | 'OBJECT', message?: string): S3Error {
   return new S3Error('AccessForbidden', message, { Method: method, ResourceType: resourceType });
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
