@@ -6,9 +6,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { MiB, randomPieces } from './data';
 import { expectOk, S3Http } from './http';
-import { PhaseMonitor, type PhaseUsage } from './proc';
-import { startServer, type BenchServer } from './server';
-import { readMemory } from './proc';
+import { PhaseMonitor, readTreeMemory, totalPss, type PhaseUsage } from './proc';
+import { onInterrupt, startServer, type BenchServer } from './server';
 import type { Credentials } from './sigv4';
 
 /**
@@ -23,7 +22,7 @@ import type { Credentials } from './sigv4';
  *   requests at the bench's concurrency, on the small objects the bench wrote.
  * - aws cli `s3 cp` of a large file as multipart (8 MiB parts, 10 concurrent), on a server
  *   of its own started for it: throughput ÷ the single-stream PUT's, and the server's peak
- *   RSS (target: under 400 MiB), beside its idle RSS.
+ *   PSS over its process tree (target: under 400 MiB), beside its idle PSS.
  */
 
 export interface CopyResult {
@@ -48,7 +47,8 @@ export interface BulkDeleteResult {
 
 export interface CliResult {
   bytes: number;
-  idleRssBytes: number;
+  /** The fresh server's PSS (whole tree) before the upload. */
+  idlePssBytes: number;
   partBytes: number;
   concurrency: number;
   mbps: number;
@@ -167,6 +167,7 @@ export async function awsCliUpload(root: Credentials, bytes: number, scratch: st
   const concurrency = 10;
   const bucket = 'bench-cli';
   let server: BenchServer | undefined;
+  let forget: () => void = () => undefined;
   try {
     const file = path.join(dir, 'big.bin');
     const out = createWriteStream(file);
@@ -178,17 +179,22 @@ export async function awsCliUpload(root: Credentials, bytes: number, scratch: st
     const client = new S3Http(server.url, root, 1);
     expectOk(await client.request({ method: 'PUT', bucket }), 'CreateBucket');
     client.close();
-    const idleRssBytes = readMemory(server.pid).rssBytes;
+    const idlePssBytes = totalPss(readTreeMemory(server.pid));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_CONFIG_FILE: path.join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_ACCESS_KEY_ID: root.accessKeyId, AWS_SECRET_ACCESS_KEY: root.secretKey };
     const monitor = new PhaseMonitor(server.pid);
     const child = spawn('aws', ['--endpoint-url', server.url, 's3', 'cp', '--only-show-errors', file, `s3://${bucket}/big.bin`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    forget = onInterrupt(async () => {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     const usage = monitor.stop();
     if (code !== 0) throw new Error(`aws s3 cp exited ${code}: ${stderr.slice(0, 500)}`);
-    return { bytes, idleRssBytes, partBytes, concurrency, mbps: bytes / 1e6 / usage.wallSeconds, usage, version };
+    return { bytes, idlePssBytes, partBytes, concurrency, mbps: bytes / 1e6 / usage.wallSeconds, usage, version };
   } finally {
+    forget();
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
   }

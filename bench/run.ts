@@ -1,48 +1,41 @@
 /**
- * `npm run bench` — how close rfs comes to the speed of its own per-byte work.
+ * `npm run bench` — how close rfs comes to the speed of its own per-byte work, what a small
+ * request costs stage by stage, and how much memory the server holds.
  *
- * A PUT through rfs does, on the gateway's main thread, for every byte: MD5 (the ETag),
- * a Gear rolling hash (content-defined chunk boundaries), BLAKE3 (the chunk's address), and
- * for each chunk an LZ4 probe that decides whether to compress; then the chunk is written
- * and fsynced. A GET reads each chunk file, LZ4-decodes it when it was compressed, and
- * checks its BLAKE3 address before sending it. Those stages bound what one stream can do;
- * everything else (HTTP parsing, copies, syscalls, metadata) should cost little beside them.
- * So the bench measures both sides on the same kind of data and prints the ratio:
+ * The server is measured as its WHOLE process tree: the rfs node process (`node
+ * dist/gateway/main.js`, a child of the bench, on a fresh temp data dir) and every process it
+ * starts, the embedded PostgreSQL's postmaster and backends (bench/proc.ts: descendants found
+ * through the ppid in /proc/<pid>/stat; CPU = utime+stime of each live process plus the
+ * cutime+cstime of the children it reaped, read at each phase's start and end; memory = PSS
+ * from /proc/<pid>/smaps_rollup, summed). The phases:
  *
- * 1. A real server: the compiled gateway (`node dist/gateway/main.js`) as a child process
- *    on a fresh temp data dir, so its CPU time (/proc/<pid>/stat) and memory (VmRSS, VmHWM
- *    from /proc/<pid>/status, the peak reset at each phase) are its own.
- * 2. One stream: PUT of 1 GiB of pseudo-random data (AES-CTR keystream, incompressible and
- *    never repeating, so neither LZ4 nor dedup flatters it) generated in 1 MiB pieces as the
- *    socket takes them, then GET of it, streamed and discarded. Requests are signed SigV4
- *    with UNSIGNED-PAYLOAD over node:http, so the server computes no SHA-256 or CRC of the
- *    body, only what every PUT needs. The bench keeps its own per-byte work out of the timed
- *    phases, since on a 2-core machine it shares the cores with the server: the data's MD5
- *    and CRC32 are computed in a pass before the PUT (the ETag must equal that MD5), the
- *    timed GET checks the size and a CRC32 (~7 GB/s), and a second, untimed GET checks MD5.
- * 3. Small objects: 4 KiB PUT, GET and HEAD at concurrency 16 over keep-alive connections,
- *    a fixed number of operations each (per-request overhead; these objects live inline in
- *    their metadata row). Both parts start on a warmed-up server (an untimed PUT and GET of
- *    32 MiB of other data, 100 small PUT+GET+HEAD on other keys), as a running server is.
- * 4. The stages alone, in this process, one core, one at a time, on 256 MiB of the same
- *    random stream (1 MiB pieces, then the chunks the Chunker cuts): MD5, BLAKE3 and SHA-256
- *    (for comparison), the gear hash (Chunker), encodeChunk (LZ4 as the store does it: on
- *    random data the probe rejects compression), raw lz4-napi compress for reference,
- *    CRC32, decodeChunk; and LZ4 on synthetic log text, where the compressed path runs. Also
- *    the store alone (DiskChunkStore put/get at the server's concurrency, on the filesystem
- *    of the server's data dir): what the disk and the fsyncs allow without HTTP.
- * 5. The report: every figure; PUT and GET ÷ the slowest per-byte stage a PUT needs (MD5,
- *    BLAKE3, gear hash, LZ4; targets ≥ 50 % and ≥ 70 %), PASS/BELOW (never an exit code);
- *    where the time goes: the summed per-byte cost of the main-thread stages is the best a
- *    single-threaded PUT could do, and the server's CPU time shows what the rest costs.
+ * 1. One stream each way: PUT of 1 GiB of pseudo-random data (bench/data.ts), generated as the
+ *    socket takes it, signed UNSIGNED-PAYLOAD; then GET of it, streamed and discarded (size and
+ *    CRC32 checked; a second, untimed GET checks MD5); CopyObject of it.
+ * 2. Small requests, stage by stage (bench/requests.ts): node:http alone, /_rfs/health, GET and
+ *    HEAD of a missing key, then 4 KiB PUT, HEAD and GET at concurrency 16; CPU per request
+ *    of rfs and of its PostgreSQL, and the difference from rung to rung: HTTP, SigV4, metadata
+ *    read, commit. SigV4 signing and verification are also timed alone in this process.
+ * 3. Multipart (bench/multipart.ts): DeleteObjects of 1,000 keys against 1,000 DeleteObject,
+ *    CompleteMultipartUpload of 10,000 parts against one of 1 part.
+ * 4. Memory and listing (bench/memory.ts): ListObjectsV2 pages of 1,000 keys in a bucket of
+ *    10 k keys against one of 1 M (rows bulk-loaded into the embedded PostgreSQL), a walk
+ *    through all 1 M keys, a 2 GiB PUT; PSS of the tree at each point and its peak during,
+ *    after 10 k more small PUTs (100 k with `--big`).
+ * 5. A 256 MiB single-request PUT with a signed payload against UNSIGNED-PAYLOAD, per thread,
+ *    and the gateway's hash pool alone (bench/signed.ts).
+ * 6. Gateways on the machine's PostgreSQL (bench/gateways.ts): one gateway against two on the
+ *    same database and chunks dir; HEAD of a missing key with the key filter in Redis against
+ *    in process.
+ * 7. aws cli multipart upload of 2 GiB on a fresh server; the per-byte stages alone in this
+ *    process (MD5, BLAKE3, SHA-256, gear hash, LZ4, the chunk store; bench/stages.ts); PUT and
+ *    GET ÷ the slowest stage a PUT needs (targets ≥ 50 % and ≥ 70 %).
  *
- * 6. Multipart and copy (bench/multipart.ts): CopyObject of the large object, Complete of
- *    10,000 parts, and a 2 GiB aws cli multipart upload on a fresh server, each against a
- *    baseline measured in the same run.
- *
- * `--quick`: 128 MiB object, 1,000 parts, a 256 MiB aws cli upload, 1,000 small operations, 128 MiB of stage data (a smoke run).
- * GET reads what PUT just wrote, so chunk files come from the page cache: GET measures the
- * server, not the disk. PUT includes the fsync of every chunk, as a real upload does.
+ * Every ratio is against a baseline measured in the same run (the machine is shared and
+ * noisy). Targets are reported, never asserted: the exit code is 0 unless something failed.
+ * `--quick`: smaller everything (a smoke run). `--big`: 100 k small PUTs before the memory
+ * readings instead of 10 k (adds ~3–10 minutes). `--only=a,b`: just those phases (stream, requests, multipart, memory, signed,
+ * gateways, cli, stages). Every process the bench starts is stopped, on failure and Ctrl-C too.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -52,89 +45,62 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { crc32 } from '@node-rs/crc32';
 import { loadConfig } from '../gateway/config';
-import { GiB, KiB, MiB, RandomBytes, randomPieces } from './data';
+import { GiB, MiB, randomPieces } from './data';
+import { elapsed, fmtInt, fmtRate, fmtSize, heading, mb, progress, say } from './format';
+import { gatewayOptions, reportGateways, sharedDatabase, type GatewaysResult } from './gateways';
 import { expectOk, S3Http } from './http';
-import { PhaseMonitor, readMemory, type PhaseUsage } from './proc';
-import { startServer, type BenchServer } from './server';
-import { measureStages, type StageResult, type StageResults } from './stages';
-import { awsCliUpload, awsVersion, completeMany, copyLarge, deleteMany, type BulkDeleteResult, type CliResult, type CompleteResult, type CopyResult } from './multipart';
+import { bigPut, listing, manyPuts, MemoryLog, reportListing, reportMemory, type ListingResult } from './memory';
+import { awsCliUpload, awsVersion, completeMany, copyLarge, deleteMany } from './multipart';
+import { embeddedDatabase } from './pg';
+import { PhaseMonitor } from './proc';
+import { reportMultipart, reportStages, reportStreams, reportTargets, reportTime, type MultipartResults, type StreamResult, type StreamResults } from './report';
+import { measureRequests, reportRequests, smallKey, type RequestCosts } from './requests';
+import { interruptAll, killAll, startServer, type BenchServer } from './server';
+import { reportSigned, signedPayload, type SignedResult } from './signed';
+import { measureStages, type StageResults } from './stages';
 
 const ROOT = { accessKeyId: 'RFSBENCHROOTKEY00001', secretKey: 'rfs-bench-secret-key-000000000000000000' };
 const BUCKET = 'bench';
 const LARGE_SEED = 1;
 const WARMUP_SEED = 2;
 const WARMUP_BYTES = 32 * MiB;
-const SMALL_WARMUP_OPS = 100;
-const SMALL_SIZE = 4 * KiB;
 const CONCURRENCY = 16;
-/** The server's defaults (RFS_WRITE_CONCURRENCY, RFS_READ_AHEAD), for the store-alone stages. */
-const { writeConcurrency: WRITE_CONCURRENCY, readAhead: READ_AHEAD } = loadConfig({});
-const PUT_TARGET = 0.5;
-const GET_TARGET = 0.7;
+/** The server's defaults (RFS_WRITE_CONCURRENCY, RFS_READ_AHEAD, RFS_HASH_THREADS). */
+const DEFAULTS = loadConfig({});
+const PHASES = ['stream', 'requests', 'multipart', 'memory', 'signed', 'gateways', 'cli', 'stages'] as const;
+type Phase = (typeof PHASES)[number];
 
 interface Sizes {
   objectBytes: number;
-  /** Parts of the CompleteMultipartUpload phase, and the size of the aws cli upload. */
+  /** Parts of the CompleteMultipartUpload phase. */
   completeParts: number;
   cliBytes: number;
   smallOps: number;
   stageBytes: number;
   logBytes: number;
   reps: number;
+  listSmallKeys: number;
+  listLargeKeys: number;
+  listPages: number;
+  bigPutBytes: number;
+  signedBytes: number;
+  signedRounds: number;
+  gatewayOps: number;
+  /** Small PUTs before the memory reading (--big). */
+  manyPuts: number;
 }
 
-const FULL: Sizes = { objectBytes: GiB, completeParts: 10_000, cliBytes: 2 * GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3 };
-const QUICK: Sizes = { objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2 };
+const FULL: Sizes = {
+  objectBytes: GiB, completeParts: 10_000, cliBytes: 2 * GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3,
+  listSmallKeys: 10_000, listLargeKeys: 1_000_000, listPages: 40, bigPutBytes: 2 * GiB, signedBytes: 256 * MiB, signedRounds: 3, gatewayOps: 2000, manyPuts: 10_000,
+};
+const QUICK: Sizes = {
+  objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2,
+  listSmallKeys: 10_000, listLargeKeys: 100_000, listPages: 20, bigPutBytes: 256 * MiB, signedBytes: 64 * MiB, signedRounds: 2, gatewayOps: 500, manyPuts: 1000,
+};
+const BIG_PUTS = 100_000;
 
-const benchStart = process.hrtime.bigint();
-function progress(line: string): void {
-  const t = Number(process.hrtime.bigint() - benchStart) / 1e9;
-  process.stdout.write(`  [${t.toFixed(1).padStart(6)} s] ${line}\n`);
-}
-
-// ---------- formatting ----------
-
-const mb = (bytes: number) => bytes / 1e6;
-const fmtSize = (bytes: number) =>
-  bytes >= GiB && bytes % GiB === 0 ? `${bytes / GiB} GiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(bytes % MiB ? 1 : 0)} MiB` : `${bytes / KiB} KiB`;
-const fmtMiB = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-const fmtRate = (mbps: number) => `${mbps.toFixed(1)} MB/s`;
-const fmtPct = (x: number) => `${(x * 100).toFixed(0)} %`;
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtMs = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
-
-/** A plain-text table; columns whose alignment is 'r' are right-aligned. */
-function table(head: string[], rows: string[][], align: string): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    '  ' +
-    cells
-      .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('   ')
-      .trimEnd();
-  return [line(head), '  ' + widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)].join('\n');
-}
-
-function heading(title: string): void {
-  process.stdout.write(`\n== ${title} ==\n`);
-}
-
-// ---------- server phases ----------
-
-interface StreamResult {
-  bytes: number;
-  mbps: number;
-  usage: PhaseUsage;
-}
-
-interface OpsResult {
-  op: string;
-  count: number;
-  opsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  usage: PhaseUsage;
-}
+// ---------- the stream phase ----------
 
 interface Digests {
   md5: string;
@@ -154,9 +120,9 @@ function digestOf(size: number, seed: number): Digests {
   return { md5: md5.digest('hex'), crc32: crc };
 }
 
-async function putLarge(client: S3Http, server: BenchServer, key: string, size: number, seed: number, expected: Digests): Promise<StreamResult> {
+async function putLarge(client: S3Http, server: BenchServer, key: string, size: number, expected: Digests): Promise<StreamResult> {
   const monitor = new PhaseMonitor(server.pid);
-  const res = await client.request({ method: 'PUT', bucket: BUCKET, key, body: randomPieces(size, MiB, seed), contentLength: size });
+  const res = await client.request({ method: 'PUT', bucket: BUCKET, key, body: randomPieces(size, MiB, LARGE_SEED), contentLength: size });
   const usage = monitor.stop();
   expectOk(res, `PUT ${key}`);
   if (res.headers.etag !== `"${expected.md5}"`) throw new Error(`PUT ${key}: ETag ${res.headers.etag}, expected MD5 ${expected.md5}`);
@@ -164,7 +130,7 @@ async function putLarge(client: S3Http, server: BenchServer, key: string, size: 
 }
 
 /** The timed GET: streamed and discarded, counting bytes and a CRC32 (~7 GB/s, so the client
- * stays out of the way of the measurement). */
+ * stays out of the way of the measurement); then an untimed GET whose MD5 must match. */
 async function getLarge(client: S3Http, server: BenchServer, key: string, size: number, expected: Digests): Promise<StreamResult> {
   let crc = 0;
   const monitor = new PhaseMonitor(server.pid);
@@ -173,235 +139,25 @@ async function getLarge(client: S3Http, server: BenchServer, key: string, size: 
   expectOk(res, `GET ${key}`);
   if (res.bytes !== size) throw new Error(`GET ${key}: ${res.bytes} bytes, expected ${size}`);
   if (crc !== expected.crc32) throw new Error(`GET ${key}: CRC32 ${crc}, expected ${expected.crc32}`);
+  const md5 = createHash('md5');
+  const again = await client.request({ method: 'GET', bucket: BUCKET, key, sink: (piece) => md5.update(piece) });
+  expectOk(again, `GET ${key}`);
+  const hex = md5.digest('hex');
+  if (again.bytes !== size || hex !== expected.md5) throw new Error(`GET ${key}: ${again.bytes} bytes with MD5 ${hex}, expected ${size} with ${expected.md5}`);
   return { bytes: size, mbps: mb(size) / usage.wallSeconds, usage };
 }
 
-/** An untimed second GET whose MD5 must equal the upload's. */
-async function verifyLarge(client: S3Http, key: string, size: number, expected: Digests): Promise<void> {
-  const md5 = createHash('md5');
-  const res = await client.request({ method: 'GET', bucket: BUCKET, key, sink: (piece) => md5.update(piece) });
-  expectOk(res, `GET ${key}`);
-  const hex = md5.digest('hex');
-  if (res.bytes !== size || hex !== expected.md5) throw new Error(`GET ${key}: ${res.bytes} bytes with MD5 ${hex}, expected ${size} with ${expected.md5}`);
-}
-
-/** Runs `count` operations, `concurrency` at a time, and times each. */
-async function runOps(
-  op: string,
-  server: BenchServer,
-  count: number,
-  concurrency: number,
-  run: (i: number) => Promise<void>,
-): Promise<OpsResult> {
-  const latencies = new Float64Array(count);
-  let next = 0;
-  const monitor = new PhaseMonitor(server.pid);
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const t0 = process.hrtime.bigint();
-      await run(i);
-      latencies[i] = Number(process.hrtime.bigint() - t0) / 1e6;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const usage = monitor.stop();
-  latencies.sort();
-  const pct = (p: number) => latencies[Math.min(count - 1, Math.floor(p * count))];
-  return { op, count, opsPerSecond: count / usage.wallSeconds, p50Ms: pct(0.5), p99Ms: pct(0.99), usage };
-}
-
-async function smallObjects(client: S3Http, server: BenchServer, count: number): Promise<OpsResult[]> {
-  const rng = new RandomBytes(3);
-  const bodies = Array.from({ length: count }, () => rng.next(SMALL_SIZE));
-  const key = (i: number) => `small/${i.toString().padStart(6, '0')}`;
-  const results: OpsResult[] = [];
-
-  // Warm-up, untimed: every operation on other keys, so the timed runs start on warm code.
-  const warmKey = (i: number) => `warmup-small/${i}`;
-  await runOps('warm-up', server, SMALL_WARMUP_OPS, CONCURRENCY, async (i) => {
-    expectOk(await client.request({ method: 'PUT', bucket: BUCKET, key: warmKey(i), body: bodies[i] }), `PUT ${warmKey(i)}`);
-    expectOk(await client.request({ method: 'GET', bucket: BUCKET, key: warmKey(i) }), `GET ${warmKey(i)}`);
-    expectOk(await client.request({ method: 'HEAD', bucket: BUCKET, key: warmKey(i) }), `HEAD ${warmKey(i)}`);
-  });
-
-  results.push(await runOps('PUT', server, count, CONCURRENCY, async (i) => {
-    expectOk(await client.request({ method: 'PUT', bucket: BUCKET, key: key(i), body: bodies[i] }), `PUT ${key(i)}`);
-  }));
-  progress(`PUT 4 KiB: ${fmtInt(results[0].opsPerSecond)} ops/s`);
-  results.push(await runOps('GET', server, count, CONCURRENCY, async (i) => {
-    const res = await client.request({ method: 'GET', bucket: BUCKET, key: key(i) });
-    expectOk(res, `GET ${key(i)}`);
-    if (!res.body.equals(bodies[i])) throw new Error(`GET ${key(i)}: body differs from what was PUT`);
-  }));
-  progress(`GET 4 KiB: ${fmtInt(results[1].opsPerSecond)} ops/s`);
-  results.push(await runOps('HEAD', server, count, CONCURRENCY, async (i) => {
-    const res = await client.request({ method: 'HEAD', bucket: BUCKET, key: key(i) });
-    expectOk(res, `HEAD ${key(i)}`);
-    if (res.headers['content-length'] !== String(SMALL_SIZE)) throw new Error(`HEAD ${key(i)}: content-length ${res.headers['content-length']}`);
-  }));
-  progress(`HEAD 4 KiB: ${fmtInt(results[2].opsPerSecond)} ops/s`);
-  return results;
-}
-
-// ---------- report ----------
-
-interface ServerResults {
-  command: string;
-  idleRssBytes: number;
-  put: StreamResult;
-  get: StreamResult;
-  small: OpsResult[];
-  copy: CopyResult;
-  complete: CompleteResult;
-  bulkDelete: BulkDeleteResult;
-  cli: CliResult | string;
-  laterOutput: string;
-}
-
-function reportServer(s: ServerResults, sizes: Sizes, cores: number): void {
-  heading(`Server (child process: ${s.command}; idle RSS ${fmtMiB(s.idleRssBytes)})`);
-  const cpu = (u: PhaseUsage) => `${u.serverCpuSeconds.toFixed(2)} s (${fmtPct(u.serverCpuSeconds / u.wallSeconds)})`;
-  const rows = [
-    [`PUT ${fmtSize(sizes.objectBytes)}, one stream`, fmtRate(s.put.mbps), '', '', `${s.put.usage.wallSeconds.toFixed(2)} s`, cpu(s.put.usage), `${s.put.usage.clientCpuSeconds.toFixed(2)} s`, fmtMiB(s.put.usage.peakRssBytes)],
-    [`GET ${fmtSize(sizes.objectBytes)}, one stream`, fmtRate(s.get.mbps), '', '', `${s.get.usage.wallSeconds.toFixed(2)} s`, cpu(s.get.usage), `${s.get.usage.clientCpuSeconds.toFixed(2)} s`, fmtMiB(s.get.usage.peakRssBytes)],
-    ...s.small.map((o) => [
-      `${o.op} 4 KiB × ${fmtInt(o.count)}, concurrency ${CONCURRENCY}`,
-      `${fmtInt(o.opsPerSecond)} ops/s`,
-      fmtMs(o.p50Ms),
-      fmtMs(o.p99Ms),
-      `${o.usage.wallSeconds.toFixed(2)} s`,
-      cpu(o.usage),
-      `${o.usage.clientCpuSeconds.toFixed(2)} s`,
-      fmtMiB(o.usage.peakRssBytes),
-    ]),
-  ];
-  process.stdout.write(
-    table(['phase', 'result', 'p50', 'p99', 'wall', 'server CPU (% of wall)', 'bench CPU', 'server peak RSS'], rows, 'lrrrrrrr') + '\n',
-  );
-  process.stdout.write(
-    `  MB = 10^6 bytes. CPU % counts all the server's threads (${cores} cores = ${cores * 100} %). ` +
-      `Peak RSS: VmHWM reset at each phase start${s.put.usage.hwmReset ? '' : ' (reset not permitted here: sampled VmRSS only)'}, and VmRSS sampled every 50 ms.\n`,
-  );
-  if (s.laterOutput.trim()) process.stdout.write(`  The server logged (warn and above):\n${s.laterOutput.trimEnd().replace(/^/gm, '    ')}\n`);
-}
-
-function reportMultipart(s: ServerResults, sizes: Sizes): void {
-  heading('Multipart and copy (same server; each against a baseline of this run)');
-  const rows = [
-    [
-      `CopyObject ${fmtSize(s.copy.bytes)}`,
-      `${s.copy.seconds.toFixed(3)} s`,
-      `PUT of it ${s.put.usage.wallSeconds.toFixed(2)} s`,
-      fmtPct(s.copy.seconds / s.put.usage.wallSeconds),
-      `data dir +${fmtInt(s.copy.diskGrowthBytes)} bytes (${fmtPct(s.copy.diskGrowthBytes / s.copy.bytes)} of the object)`,
-    ],
-    [
-      `CompleteMultipartUpload, ${fmtInt(s.complete.parts)} parts`,
-      `${s.complete.completeSeconds.toFixed(3)} s`,
-      `1-part complete ${fmtMs(s.complete.onePartCompleteSeconds * 1e3)}`,
-      `${(s.complete.completeSeconds / s.complete.onePartCompleteSeconds).toFixed(1)}×`,
-      `parts of 1 KiB uploaded in ${s.complete.uploadSeconds.toFixed(1)} s at concurrency ${CONCURRENCY} (RFS_MULTIPART_MIN_PART_BYTES=1)`,
-    ],
-    [
-      `DeleteObjects, ${fmtInt(s.bulkDelete.keys)} keys`,
-      `${s.bulkDelete.bulkSeconds.toFixed(3)} s`,
-      `${fmtInt(s.bulkDelete.keys)} DeleteObject ${s.bulkDelete.singleSeconds.toFixed(3)} s`,
-      fmtPct(s.bulkDelete.bulkSeconds / s.bulkDelete.singleSeconds),
-      `4 KiB objects of the phase above; single deletes at concurrency ${CONCURRENCY}`,
-    ],
-  ];
-  if (typeof s.cli === 'string') rows.push([`aws s3 cp ${fmtSize(sizes.cliBytes)}`, '-', '-', '-', s.cli]);
-  else {
-    rows.push([
-      `aws s3 cp ${fmtSize(s.cli.bytes)}, ${fmtSize(s.cli.partBytes)} parts × ${s.cli.concurrency}`,
-      fmtRate(s.cli.mbps),
-      `single-stream PUT ${fmtRate(s.put.mbps)}`,
-      fmtPct(s.cli.mbps / s.put.mbps),
-      `fresh server: idle ${fmtMiB(s.cli.idleRssBytes)}, peak ${fmtMiB(s.cli.usage.peakRssBytes)} (target < 400 MiB: ${s.cli.usage.peakRssBytes < 400 * MiB ? 'PASS' : 'ABOVE'}); ${s.cli.version.split(' ')[0]}`,
-    ]);
-  }
-  process.stdout.write(table(['phase', 'result', 'baseline', 'ratio', 'notes'], rows, 'lrlrl') + '\n');
-}
-
-function reportStages(r: StageResults, sizes: Sizes): void {
-  heading(`Per-byte stages (this process, one at a time, best of ${sizes.reps}; ${fmtSize(sizes.stageBytes)} random, ${fmtSize(sizes.logBytes)} log text)`);
-  const rows = r.all.map((s) => [s.name, s.data, s.mbps >= 10_000 ? fmtInt(s.mbps) : s.mbps.toFixed(1), (s.cpuSeconds / s.seconds).toFixed(2), s.note ?? '']);
-  process.stdout.write(table(['stage', 'data', 'MB/s', 'cpu/wall', 'notes'], rows, 'llrrl') + '\n');
-  process.stdout.write(`  BLAKE3 ÷ SHA-256: ${(r.blake3.mbps / r.sha256.mbps).toFixed(2)}×\n`);
-}
-
-function slowest(stages: StageResult[]): StageResult {
-  return stages.reduce((a, b) => (b.mbps < a.mbps ? b : a));
-}
-
-function label(s: StageResult): string {
-  return `${s.name}${s.data === 'log text' ? ' on log text' : ''}`;
-}
-
-function reportTargets(s: ServerResults, r: StageResults): void {
-  heading('Against the targets (a report, not a failure)');
-  // The issue's yardstick: the slowest of the per-byte stages a PUT needs (MD5 for the ETag,
-  // the chunk hash, the gear hash, LZ4), for both directions.
-  const required = [r.md5, r.blake3, r.gear, r.encodeRandom];
-  const rows = [
-    { what: 'PUT', achieved: s.put.mbps, bound: slowest(required), target: PUT_TARGET },
-    { what: 'GET', achieved: s.get.mbps, bound: slowest(required), target: GET_TARGET },
-  ].map((x) => {
-    const ratio = x.achieved / x.bound.mbps;
-    return [
-      x.what,
-      fmtRate(x.achieved),
-      `${label(x.bound)} ${fmtRate(x.bound.mbps)}`,
-      fmtPct(ratio),
-      `≥ ${fmtPct(x.target)}`,
-      ratio >= x.target ? 'PASS' : 'BELOW',
-    ];
-  });
-  process.stdout.write(table(['', 'achieved', 'slowest required stage', 'ratio', 'target', ''], rows, 'lrlrrl') + '\n');
-  process.stdout.write(
-    `  stages: ${required.map((x) => `${x.name} ${fmtInt(x.mbps)}`).join(', ')} MB/s ` +
-      `(random data is stored raw, so encodeChunk is its probe path; LZ4 on log text: ${fmtInt(r.encodeLog.mbps)} MB/s)\n`,
-  );
-}
-
-function reportTime(s: ServerResults, r: StageResults, cores: number): void {
-  heading('Where the time goes');
-  const cost = (x: StageResult) => 1e3 / x.mbps; // ms per MB
-  const breakdown = (title: string, stages: StageResult[], achieved: number, extra?: StageResult) => {
-    const sum = stages.reduce((a, x) => a + cost(x), 0);
-    const rows = stages.map((x) => [`  ${label(x)}`, `${cost(x).toFixed(3)} ms/MB`, fmtPct(cost(x) / sum)]);
-    rows.push(['  sum', `${sum.toFixed(3)} ms/MB`, '100 %']);
-    process.stdout.write(`  ${title}\n${table(['stage', 'cost per MB', 'share'], rows, 'lrr')}\n`);
-    const best = 1e3 / sum;
-    process.stdout.write(`    best single-thread throughput = 1 / sum = ${fmtRate(best)}; achieved ${fmtRate(achieved)} = ${fmtPct(achieved / best)} of it\n`);
-    if (extra) {
-      const withExtra = 1e3 / (sum + cost(extra));
-      process.stdout.write(`    with ${label(extra)} (${cost(extra).toFixed(3)} ms/MB, also on the main thread): ${fmtRate(withExtra)}; achieved = ${fmtPct(achieved / withExtra)} of it\n`);
-    }
-  };
-  breakdown('PUT: per-byte stages on the gateway main thread (UNSIGNED-PAYLOAD: no SHA-256, no CRC)', [r.md5, r.blake3, r.gear], s.put.mbps, r.encodeRandom);
-  breakdown('GET: per-byte stages (BLAKE3 verify on read, chunk decode)', [r.blake3, r.decodeRandom], s.get.mbps);
-
-  process.stdout.write(
-    `\n  the store alone on this disk, no HTTP: ${label(r.storePut)} ${fmtRate(r.storePut.mbps)} (PUT achieved ${fmtPct(s.put.mbps / r.storePut.mbps)} of it), ` +
-      `${label(r.storeGet)} ${fmtRate(r.storeGet.mbps)} (GET achieved ${fmtPct(s.get.mbps / r.storeGet.mbps)} of it)\n`,
-  );
-  const serverCpu = (what: string, x: StreamResult, stageSum: number, rest: string) => {
-    const u = x.usage;
-    const perMB = (u.serverCpuSeconds * 1e3) / mb(x.bytes);
-    process.stdout.write(
-      `  server CPU during ${what} ${fmtSize(x.bytes)}: ${u.serverCpuSeconds.toFixed(2)} s in ${u.wallSeconds.toFixed(2)} s wall = ` +
-        `${fmtPct(u.serverCpuSeconds / u.wallSeconds)} (of ${cores * 100} %); ${perMB.toFixed(3)} ms/MB, ` +
-        `of which the stages above are ${stageSum.toFixed(3)} (${fmtPct(stageSum / perMB)}); the rest is ${rest}\n`,
-    );
-  };
-  serverCpu('PUT', s.put, cost(r.md5) + cost(r.blake3) + cost(r.gear) + cost(r.encodeRandom), 'HTTP parsing, copies, writes and fsync, GC, metadata');
-  serverCpu('GET', s.get, cost(r.blake3) + cost(r.decodeRandom), 'file reads, streams, socket writes, GC, metadata');
-  process.stdout.write(
-    `  bench process CPU (data generation, HTTP, CRC32): PUT ${s.put.usage.clientCpuSeconds.toFixed(2)} s, GET ${s.get.usage.clientCpuSeconds.toFixed(2)} s ` +
-      `— on ${cores} cores it competes with the server's threads\n`,
-  );
+async function streams(big: S3Http, server: BenchServer, dataDir: string, sizes: Sizes): Promise<StreamResults> {
+  const key = `large/${fmtSize(sizes.objectBytes).replace(' ', '')}`;
+  const expected = digestOf(sizes.objectBytes, LARGE_SEED);
+  progress(`generated ${fmtSize(sizes.objectBytes)} once for its digests: MD5 ${expected.md5}`);
+  const put = await putLarge(big, server, key, sizes.objectBytes, expected);
+  progress(`PUT ${fmtSize(sizes.objectBytes)}: ${fmtRate(put.mbps)} (ETag = MD5 of the data)`);
+  const get = await getLarge(big, server, key, sizes.objectBytes, expected);
+  progress(`GET ${fmtSize(sizes.objectBytes)}: ${fmtRate(get.mbps)} (size and CRC32 match; an untimed GET matched the MD5)`);
+  const copy = await copyLarge(big, server, dataDir, BUCKET, key, sizes.objectBytes);
+  progress(`CopyObject ${fmtSize(sizes.objectBytes)}: ${copy.seconds.toFixed(3)} s, data dir grew ${fmtInt(copy.diskGrowthBytes)} bytes`);
+  return { command: server.command, put, get, copy };
 }
 
 // ---------- main ----------
@@ -421,27 +177,42 @@ function filesystemOf(dir: string): string {
   }
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick');
-  if (unknown.length) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\nusage: node dist/bench/run.js [--quick]\n`);
+function parseArgs(args: string[]): { sizes: Sizes; big: boolean; phases: Set<Phase> } {
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const unknown = args.filter((a) => !['--quick', '--big'].includes(a) && !a.startsWith('--only='));
+  const badPhase = only?.filter((p) => !(PHASES as readonly string[]).includes(p)) ?? [];
+  if (unknown.length || badPhase.length) {
+    process.stderr.write(`unknown argument(s): ${[...unknown, ...badPhase].join(' ')}\nusage: node dist/bench/run.js [--quick] [--big] [--only=${PHASES.join(',')}]\n`);
     process.exit(2);
   }
-  const sizes = args.includes('--quick') ? QUICK : FULL;
+  const big = args.includes('--big');
+  const base = args.includes('--quick') ? QUICK : FULL;
+  const sizes = { ...base, manyPuts: big ? BIG_PUTS : base.manyPuts };
+  return { sizes, big, phases: new Set((only ?? PHASES) as Phase[]) };
+}
+
+interface Results {
+  streams?: StreamResults;
+  requests?: RequestCosts;
+  multipart?: MultipartResults;
+  listing?: ListingResult;
+  signed?: SignedResult;
+  gateways?: GatewaysResult | string;
+  stages?: StageResults;
+  memory?: MemoryLog;
+  memoryNote: string;
+  serverLog: string[];
+}
+
+async function main(): Promise<void> {
+  const { sizes, big, phases } = parseArgs(process.argv.slice(2));
+  const quick = sizes.objectBytes === QUICK.objectBytes;
   const cpus = os.cpus();
   const cores = cpus.length;
-
-  process.stdout.write(`rfs benchmark${sizes === QUICK ? ' (--quick)' : ''}\n`);
-  process.stdout.write(`command: ${commandLine()}\n`);
-  process.stdout.write(
-    `machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / GiB).toFixed(1)} GiB RAM, ` +
-      `Node ${process.version}, ${os.platform()} ${os.release()}\n`,
-  );
-  process.stdout.write(
-    `sizes: ${fmtSize(sizes.objectBytes)} object; ${fmtInt(sizes.smallOps)} × 4 KiB objects per operation at concurrency ${CONCURRENCY}; ` +
-      `stages on ${fmtSize(sizes.stageBytes)} random + ${fmtSize(sizes.logBytes)} log text, best of ${sizes.reps}\n`,
-  );
+  say(`rfs benchmark${quick ? ' (--quick)' : ''}${big ? ' (--big)' : ''}`);
+  say(`command: ${commandLine()}`);
+  say(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / GiB).toFixed(1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  say(`phases: ${[...phases].join(', ')}`);
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rfs-bench-'));
   let server: BenchServer | undefined;
@@ -450,96 +221,145 @@ async function main(): Promise<void> {
     (cleaned ??= (async () => {
       if (server) {
         const code = await server.stop();
-        if (code !== 0) process.stdout.write(`  (server exited with ${code})\n`);
+        if (code !== 0) say(`  (server exited with ${code})`);
       }
       await rm(dataDir, { recursive: true, force: true });
     })());
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\n${signal}: stopping the server and removing ${dataDir}\n`);
-    void cleanup().finally(() => process.exit(130));
+    process.stderr.write(`\n${signal}: stopping every server the bench started, dropping its database, removing ${dataDir}\n`);
+    void interruptAll()
+      .then(cleanup)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // Last resort if the bench dies some other way: no orphaned server, no 1 GiB left in /tmp.
+  // Last resort if the bench dies some other way: no orphaned server or PostgreSQL, no GiBs left in /tmp.
   let scratch: string | undefined;
   process.once('exit', () => {
-    server?.kill(); // a no-op once it has exited
+    killAll(); // every server's whole tree; a no-op for those already stopped
     rmSync(dataDir, { recursive: true, force: true });
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  let results: ServerResults;
-  process.stdout.write(`\nserver phases (data dir ${dataDir}, ${filesystemOf(dataDir)})\n`);
-  try {
-    server = await startServer(dataDir, ROOT, { RFS_MULTIPART_MIN_PART_BYTES: '1' });
-    progress(`rfs listening on ${server.url} (pid ${server.pid})`);
-    const idleRssBytes = readMemory(server.pid).rssBytes;
-    const big = new S3Http(server.url, ROOT, 1);
-    const many = new S3Http(server.url, ROOT, CONCURRENCY);
+  const r: Results = { memoryNote: '', serverLog: [] };
+  const onServer = ['stream', 'requests', 'multipart', 'memory', 'signed'].some((p) => phases.has(p as Phase));
+  if (onServer) {
+    say(`\nserver phases (data dir ${dataDir}, ${filesystemOf(dataDir)})`);
     try {
-      expectOk(await big.request({ method: 'PUT', bucket: BUCKET }), 'CreateBucket');
-      // Warm up the server (JIT, first chunk directories, the connection) with other data.
-      const warm = randomPieces(WARMUP_BYTES, MiB, WARMUP_SEED);
-      expectOk(await big.request({ method: 'PUT', bucket: BUCKET, key: 'warmup', body: warm, contentLength: WARMUP_BYTES }), 'PUT warmup');
-      expectOk(await big.request({ method: 'GET', bucket: BUCKET, key: 'warmup', sink: () => undefined }), 'GET warmup');
-      progress(`warm-up: PUT and GET of ${fmtSize(WARMUP_BYTES)} (other data, untimed)`);
-      const key = `large/${fmtSize(sizes.objectBytes).replace(' ', '')}`;
-      const expected = digestOf(sizes.objectBytes, LARGE_SEED);
-      progress(`generated ${fmtSize(sizes.objectBytes)} once for its digests: MD5 ${expected.md5}`);
-      const put = await putLarge(big, server, key, sizes.objectBytes, LARGE_SEED, expected);
-      progress(`PUT ${fmtSize(sizes.objectBytes)}: ${fmtRate(put.mbps)} (ETag = MD5 of the data)`);
-      const get = await getLarge(big, server, key, sizes.objectBytes, expected);
-      progress(`GET ${fmtSize(sizes.objectBytes)}: ${fmtRate(get.mbps)} (size and CRC32 match)`);
-      await verifyLarge(big, key, sizes.objectBytes, expected);
-      progress(`GET ${fmtSize(sizes.objectBytes)} again, untimed: size and MD5 match`);
-      const copy = await copyLarge(big, server, dataDir, BUCKET, key, sizes.objectBytes);
-      progress(`CopyObject ${fmtSize(sizes.objectBytes)}: ${copy.seconds.toFixed(3)} s, data dir grew ${fmtInt(copy.diskGrowthBytes)} bytes`);
-      const small = await smallObjects(many, server, sizes.smallOps);
-      const smallKeys = Array.from({ length: Math.min(2000, sizes.smallOps) }, (_, i) => `small/${i.toString().padStart(6, '0')}`);
-      const bulkDelete = await deleteMany(many, BUCKET, smallKeys, CONCURRENCY);
-      progress(`DeleteObjects of ${fmtInt(bulkDelete.keys)} keys: ${bulkDelete.bulkSeconds.toFixed(3)} s; as many DeleteObject: ${bulkDelete.singleSeconds.toFixed(3)} s`);
-      const complete = await completeMany(many, BUCKET, sizes.completeParts, CONCURRENCY);
-      progress(`CompleteMultipartUpload of ${fmtInt(complete.parts)} parts: ${complete.completeSeconds.toFixed(3)} s`);
-      results = { command: server.command, idleRssBytes, put, get, small, copy, complete, bulkDelete, cli: 'not run', laterOutput: server.laterOutput() };
+      server = await startServer(dataDir, ROOT, { RFS_MULTIPART_MIN_PART_BYTES: '1' });
+      progress(`rfs listening on ${server.url} (pid ${server.pid})`);
+      const memory = (r.memory = new MemoryLog(server.pid));
+      memory.now('idle, just started');
+      const big = new S3Http(server.url, ROOT, 1);
+      const many = new S3Http(server.url, ROOT, CONCURRENCY);
+      try {
+        expectOk(await big.request({ method: 'PUT', bucket: BUCKET }), 'CreateBucket');
+        // Warm up the server (JIT, first chunk directories, the connection) with other data.
+        const warm = randomPieces(WARMUP_BYTES, MiB, WARMUP_SEED);
+        expectOk(await big.request({ method: 'PUT', bucket: BUCKET, key: 'warmup', body: warm, contentLength: WARMUP_BYTES }), 'PUT warmup');
+        expectOk(await big.request({ method: 'GET', bucket: BUCKET, key: 'warmup', sink: () => undefined }), 'GET warmup');
+        progress(`warm-up: PUT and GET of ${fmtSize(WARMUP_BYTES)} (other data, untimed)`);
+        if (phases.has('stream')) {
+          r.streams = await streams(big, server, dataDir, sizes);
+          memory.phase(`PUT ${fmtSize(sizes.objectBytes)} (peak during)`, r.streams.put.usage);
+          memory.phase(`GET ${fmtSize(sizes.objectBytes)} (peak during)`, r.streams.get.usage);
+        }
+        if (phases.has('requests')) {
+          r.requests = await measureRequests({ server, root: ROOT, bucket: BUCKET, count: sizes.smallOps, concurrency: CONCURRENCY, database: embeddedDatabase(dataDir), progress });
+          memory.now(`after ${fmtInt(sizes.smallOps)} each of the small requests`);
+        }
+        if (phases.has('multipart')) {
+          const keys = Math.min(2000, sizes.smallOps);
+          const bulkDelete = r.requests ? await deleteMany(many, BUCKET, Array.from({ length: keys }, (_, i) => smallKey(i)), CONCURRENCY) : undefined;
+          if (bulkDelete) progress(`DeleteObjects of ${fmtInt(bulkDelete.keys)} keys: ${bulkDelete.bulkSeconds.toFixed(3)} s; as many DeleteObject: ${bulkDelete.singleSeconds.toFixed(3)} s`);
+          const complete = await completeMany(many, BUCKET, sizes.completeParts, CONCURRENCY);
+          progress(`CompleteMultipartUpload of ${fmtInt(complete.parts)} parts: ${complete.completeSeconds.toFixed(3)} s`);
+          r.multipart = { complete, bulkDelete, cli: 'not run', concurrency: CONCURRENCY };
+          memory.now(`after ${fmtInt(sizes.completeParts)} parts uploaded and completed`);
+        }
+        if (phases.has('memory')) {
+          if (sizes.manyPuts) {
+            const puts = await manyPuts(server, many, BUCKET, sizes.manyPuts, CONCURRENCY);
+            memory.phase(`${fmtInt(sizes.manyPuts)} more 4 KiB PUTs (peak during)`, puts.usage);
+            progress(`${fmtInt(sizes.manyPuts)} more 4 KiB PUTs: ${fmtInt(puts.opsPerSecond)} ops/s`);
+          }
+          r.listing = await listing(server, big, embeddedDatabase(dataDir), { smallKeys: sizes.listSmallKeys, largeKeys: sizes.listLargeKeys, pages: sizes.listPages }, progress);
+          progress(`list page: ${r.listing.small.medianMs.toFixed(1)} ms at ${fmtInt(sizes.listSmallKeys)} keys, ${r.listing.large.medianMs.toFixed(1)} ms at ${fmtInt(sizes.listLargeKeys)}`);
+          memory.phase(`paging through ${fmtInt(sizes.listLargeKeys)} keys (peak during)`, r.listing.walk.usage);
+          const b = await bigPut(server, big, BUCKET, sizes.bigPutBytes);
+          progress(`PUT ${fmtSize(b.bytes)}: ${fmtRate(b.mbps)}`);
+          memory.phase(`PUT ${fmtSize(b.bytes)} (peak during)`, b.usage);
+          r.memoryNote = big ? '' : `(--big: ${fmtInt(BIG_PUTS)} small PUTs instead of ${fmtInt(sizes.manyPuts)}.)`;
+        }
+        if (phases.has('signed')) {
+          r.signed = await signedPayload(server, big, BUCKET, sizes.signedBytes, sizes.signedRounds, DEFAULTS.hashThreads);
+          progress(`signed-payload PUTs of ${fmtSize(sizes.signedBytes)}: ${r.signed.runs.map((x) => `${x.mode} ${x.mbps.toFixed(0)}`).join(', ')} MB/s`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        memory.now('idle again at the end (3 s after the last request)');
+      } catch (e) {
+        say(`  the server logged (warn and above), by kind:\n${server.logSummary().join('\n')}`);
+        throw e;
+      } finally {
+        big.close();
+        many.close();
+        r.serverLog = server.logSummary();
+      }
     } finally {
-      big.close();
-      many.close();
+      await cleanup();
     }
-  } finally {
-    await cleanup();
-  }
-  progress('server stopped, data dir removed');
-  const version = awsVersion();
-  results.cli = version ? await awsCliUpload(ROOT, sizes.cliBytes, os.tmpdir(), version) : 'aws cli not installed: phase skipped';
-  if (typeof results.cli !== 'string') progress(`aws s3 cp ${fmtSize(sizes.cliBytes)} multipart on a fresh server: ${fmtRate(results.cli.mbps)}, peak RSS ${fmtMiB(results.cli.usage.peakRssBytes)}`);
-
-  process.stdout.write(`\nper-byte stages\n`);
-  const scratchDir = await mkdtemp(path.join(os.tmpdir(), 'rfs-bench-'));
-  scratch = scratchDir;
-  let stages: StageResults;
-  try {
-    stages = await measureStages({
-      randomBytes: sizes.stageBytes,
-      logBytes: sizes.logBytes,
-      pieceSize: MiB,
-      reps: sizes.reps,
-      scratchDir,
-      writeConcurrency: WRITE_CONCURRENCY,
-      readAhead: READ_AHEAD,
-      progress,
-    });
-  } finally {
-    await rm(scratchDir, { recursive: true, force: true });
-    scratch = undefined;
+    progress('server and its PostgreSQL stopped, data dir removed');
   }
 
-  reportServer(results, sizes, cores);
-  reportStages(stages, sizes);
-  reportTargets(results, stages);
-  reportMultipart(results, sizes);
-  reportTime(results, stages, cores);
-  const total = Number(process.hrtime.bigint() - benchStart) / 1e9;
-  process.stdout.write(`\nbench finished in ${total.toFixed(1)} s\n`);
+  if (phases.has('gateways')) {
+    r.gateways = await sharedDatabase(gatewayOptions(ROOT, sizes.gatewayOps, CONCURRENCY, progress));
+    if (typeof r.gateways === 'string') progress(r.gateways);
+  }
+  if (phases.has('cli')) {
+    const version = awsVersion();
+    const cli = version ? await awsCliUpload(ROOT, sizes.cliBytes, os.tmpdir(), version) : 'aws cli not installed: phase skipped';
+    if (typeof cli !== 'string') progress(`aws s3 cp ${fmtSize(sizes.cliBytes)} multipart on a fresh server: ${fmtRate(cli.mbps)}`);
+    r.multipart = r.multipart ? { ...r.multipart, cli } : undefined;
+    if (!r.multipart) say(`  aws s3 cp: ${typeof cli === 'string' ? cli : fmtRate(cli.mbps)}`);
+  }
+  if (phases.has('stages')) {
+    say('\nper-byte stages');
+    const scratchDir = await mkdtemp(path.join(os.tmpdir(), 'rfs-bench-'));
+    scratch = scratchDir;
+    try {
+      r.stages = await measureStages({
+        randomBytes: sizes.stageBytes,
+        logBytes: sizes.logBytes,
+        pieceSize: MiB,
+        reps: sizes.reps,
+        scratchDir,
+        writeConcurrency: DEFAULTS.writeConcurrency,
+        readAhead: DEFAULTS.readAhead,
+        progress,
+      });
+    } finally {
+      await rm(scratchDir, { recursive: true, force: true });
+      scratch = undefined;
+    }
+  }
+
+  if (r.streams) reportStreams(r.streams, cores);
+  if (r.requests) reportRequests(r.requests, cores);
+  if (r.listing) reportListing(r.listing);
+  if (r.memory) reportMemory(r.memory, r.memoryNote);
+  if (r.signed) reportSigned(r.signed);
+  if (r.gateways) reportGateways(r.gateways, CONCURRENCY);
+  if (r.multipart) reportMultipart(r.multipart, r.streams);
+  if (r.stages) reportStages(r.stages, sizes);
+  if (r.streams && r.stages) {
+    reportTargets(r.streams, r.stages);
+    reportTime(r.streams, r.stages, cores);
+  }
+  if (r.serverLog.length) {
+    heading('What the server logged (warn and above), by kind');
+    say(r.serverLog.join('\n'));
+  }
+  say(`\nbench finished in ${elapsed().toFixed(1)} s`);
 }
 
 main().catch((e) => {

@@ -1,10 +1,16 @@
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import type { Credentials } from './sigv4';
+import { processTree, readStat, type ProcStat } from './proc';
 
 /**
  * rfs as `npm start` runs it (the compiled gateway/main.js), in its own process so that its
- * CPU time and memory are its own, on an ephemeral port and a data dir of the caller's.
+ * CPU time and memory are its own (with its embedded PostgreSQL's: see proc.ts), on an
+ * ephemeral port and a data dir of the caller's. Stopping it stops the whole tree: rfs stops
+ * its PostgreSQL on SIGTERM, and any process of the tree still alive after rfs exits (or
+ * every one, on `kill()`) is SIGKILLed, so the bench never leaves a postmaster behind.
  */
 
 export interface BenchServer {
@@ -12,19 +18,24 @@ export interface BenchServer {
   pid: number;
   /** The command line that started it, for the report. */
   command: string;
-  /** What the server printed after it started listening (warnings and errors; the level is warn). */
+  /** What the server printed after it started listening (warnings and errors; the level is
+   * warn): the last 64 KiB. */
   laterOutput(): string;
-  /** SIGKILL, synchronously (for an exit handler). */
+  /** Every line printed after it started listening, grouped (see `summariseLog`). */
+  logSummary(limit?: number): string[];
+  /** SIGKILL to the whole tree, synchronously (for an exit handler). */
   kill(): void;
-  /** SIGTERM, then waits for the exit (SIGKILL after 30 s). Resolves with the exit code or signal. */
+  /** SIGTERM, then waits for the exit (SIGKILL after 30 s), then SIGKILLs whatever of its tree
+   * is left. Resolves with the exit code or signal (and the leftovers it had to kill). */
   stop(): Promise<number | string>;
 }
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
 
-export async function startServer(dataDir: string, root: Credentials, env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startServer(dataDir: string, root: Credentials, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
+  grantSearch(dataDir);
   const main = path.resolve(__dirname, '..', 'gateway', 'main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: path.resolve(__dirname, '..', '..'),
     env: {
       ...process.env,
@@ -43,17 +54,25 @@ export async function startServer(dataDir: string, root: Credentials, env: Recor
   // Keep draining both pipes for the server's whole life: a full pipe would block its logger.
   let startup = '';
   let later = '';
+  let partial = '';
+  const groups = new Map<string, number>();
   let listening = false;
   const keep = (d: Buffer) => {
-    if (listening) later = (later + d.toString()).slice(-OUTPUT_TAIL_CHARS);
-    else startup += d.toString();
+    if (!listening) {
+      startup += d.toString();
+      return;
+    }
+    later = (later + d.toString()).slice(-OUTPUT_TAIL_CHARS);
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) groups.set(logKind(line), (groups.get(logKind(line)) ?? 0) + 1);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      for (const p of processTree(child.pid!)) process.kill(p.pid, 'SIGKILL');
       reject(new Error(`rfs did not start within 60 s:\n${startup}`));
     }, 60_000);
     const onData = () => {
@@ -72,23 +91,115 @@ export async function startServer(dataDir: string, root: Credentials, env: Recor
     });
   });
 
-  return {
+  const pid = child.pid!;
+  const running = () => child.exitCode === null && child.signalCode === null;
+  // The tree as last seen while rfs ran: once rfs is gone, its children are reparented and
+  // can no longer be found from its pid.
+  let known: ProcStat[] = [];
+  const remember = () => {
+    if (running()) known = processTree(pid);
+  };
+  const killKnown = (): number[] => {
+    const left: number[] = [];
+    for (const p of known) {
+      if (readStat(p.pid)?.comm !== p.comm) continue; // gone (or its pid reused)
+      try {
+        process.kill(p.pid, 'SIGKILL');
+        if (p.pid !== pid) left.push(p.pid);
+      } catch {
+        // already gone
+      }
+    }
+    return left;
+  };
+  const server: BenchServer = {
     url,
-    pid: child.pid!,
-    command: `${path.basename(process.execPath)} ${path.relative(process.cwd(), main) || main}`,
+    pid,
+    command: [path.basename(process.execPath), ...nodeArgs, path.relative(process.cwd(), main) || main].join(' '),
     laterOutput: () => later,
+    logSummary: (limit = 8) => summarise(groups, limit),
     kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      live.delete(server);
+      remember();
+      killKnown();
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
+      live.delete(server);
+      if (running()) {
+        remember();
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
         const result = await exited;
         clearTimeout(timer);
-        return result;
+        const left = killKnown();
+        return left.length ? `${result}; killed ${left.length} leftover process(es) of its tree: ${left.join(' ')}` : result;
       }
       return exited;
     },
   };
+  live.add(server);
+  return server;
+}
+
+/** Every server started and not yet stopped, wherever in the bench: an interrupted bench
+ * (Ctrl-C, a failure) stops them all, not only the one its main phase holds. */
+const live = new Set<BenchServer>();
+/** Other things to undo on an interrupt (a database, a Redis db, a child process). */
+const undo = new Set<() => Promise<unknown> | void>();
+
+/** Registers `fn` to run if the bench is interrupted; returns its unregistration. */
+export function onInterrupt(fn: () => Promise<unknown> | void): () => void {
+  undo.add(fn);
+  return () => undo.delete(fn);
+}
+
+/** Stops every live server (SIGTERM, then SIGKILL of what is left of its tree) and runs every
+ * registered undo, newest first. */
+export async function interruptAll(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop().catch(() => undefined)));
+  for (const fn of [...undo].reverse()) {
+    undo.delete(fn);
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
+  }
+}
+
+/** SIGKILLs every live server's tree, synchronously (for an exit handler). */
+export function killAll(): void {
+  for (const s of [...live]) s.kill();
+}
+
+/**
+ * Run as root, rfs starts its embedded PostgreSQL as an unprivileged account (`nobody`), which
+ * must reach `<dataDir>/meta`: the bench's own temp folders (mkdtemp makes them 0700) get
+ * search permission for others (o+x, no read), the folders above them are left alone.
+ */
+function grantSearch(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const tmp = path.resolve(os.tmpdir());
+  for (let dir = path.resolve(dataDir); dir.startsWith(tmp + path.sep); dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+  }
+}
+
+/** A log line's kind: level, message and error (pino JSON), or the line itself. */
+function logKind(line: string): string {
+  try {
+    const j = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string }; postgres?: string };
+    const level = j.level === 40 ? 'WARN' : j.level === 50 ? 'ERROR' : j.level === 60 ? 'FATAL' : String(j.level);
+    const err = j.err ? `: ${j.err.code ? `[${j.err.code}] ` : ''}${j.err.message ?? ''}` : '';
+    return `${level} ${j.msg ?? ''}${err}${j.postgres ? `: ${j.postgres}` : ''}`.slice(0, 220);
+  } catch {
+    return line.slice(0, 220);
+  }
+}
+
+/** Kinds of log line, most frequent first, so a thousand retried conflicts read as one line. */
+function summarise(groups: Map<string, number>, limit: number): string[] {
+  const sorted = [...groups].sort((a, b) => b[1] - a[1]);
+  const lines = sorted.slice(0, limit).map(([text, n]) => `${String(n).padStart(6)} × ${text}`);
+  if (sorted.length > limit) lines.push(`       (${sorted.length - limit} more kinds)`);
+  return lines;
 }

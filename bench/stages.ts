@@ -4,7 +4,7 @@ import path from 'node:path';
 import { crc32 } from '@node-rs/crc32';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { chunkAddress } from '../storage-node/address';
-import { Chunker, DEFAULT_CHUNKING } from '../storage-node/chunker';
+import { Chunker, DEFAULT_CHUNKING } from '../gateway/objects/chunker';
 import { ChunkFormat, decodeChunk, encodeChunk, type EncodedChunk } from '../storage-node/chunk-file-format';
 import { DiskChunkStore } from '../storage-node/disk-store';
 import { logText, randomPieces } from './data';

@@ -1,12 +1,22 @@
 import path from 'node:path';
 import os from 'node:os';
-import { DEFAULT_CHUNKING, type ChunkerOptions } from '../storage-node/chunker';
+import { DEFAULT_CHUNKING, type ChunkerOptions } from './objects/chunker';
 
 /** Everything configurable, from the environment (README has the table). */
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** PostgreSQL or CockroachDB for the metadata; unset: the embedded PostgreSQL in `<dataDir>/meta`. */
+  databaseUrl?: string;
+  /** Account the embedded PostgreSQL runs as when rfs runs as root (PostgreSQL refuses root). */
+  postgresUser?: string;
+  /** Redis for the Bloom filters and cache invalidation shared by every gateway; unset: in process. */
+  redisUrl?: string;
+  /** Where chunks live; several gateways may share one (a shared volume). */
+  chunksDir: string;
+  /** Connections to the metadata database per gateway. */
+  databasePoolSize: number;
   /** Base domain for virtual-hosted-style requests (`bucket.<domain>`); path-style always works. */
   domain?: string;
   region: string;
@@ -46,10 +56,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const accessKeyId = env.RFS_ROOT_ACCESS_KEY;
   const secretKey = env.RFS_ROOT_SECRET_KEY;
+  const dataDir = path.resolve(env.RFS_DATA_DIR || './data');
   const config: Config = {
     host: env.RFS_HOST || '127.0.0.1',
     port: int('RFS_PORT', 9000),
-    dataDir: path.resolve(env.RFS_DATA_DIR || './data'),
+    dataDir,
+    databaseUrl: env.RFS_DATABASE_URL || undefined,
+    postgresUser: env.RFS_POSTGRES_USER || undefined,
+    redisUrl: env.RFS_REDIS_URL || undefined,
+    chunksDir: path.resolve(env.RFS_CHUNKS_DIR || path.join(dataDir, 'chunks')),
+    databasePoolSize: Math.max(1, int('RFS_DATABASE_POOL_SIZE', 16)),
     domain: env.RFS_DOMAIN || undefined,
     region: env.RFS_REGION || 'us-east-1',
     root: accessKeyId && secretKey ? { accessKeyId, secretKey } : undefined,

@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { processAlive } from '../metadata/embedded-postgres';
 
 /**
- * An exclusive lock on the data directory: PGlite takes none, and two processes writing one
- * PGlite directory corrupt it. The lock file holds the owner's pid; a lock left by a process
- * that no longer runs (kill -9, power cut) is taken over.
+ * An exclusive lock on the data directory: one rfs per data dir (its root credentials, its
+ * embedded PostgreSQL, which would refuse a second server anyway). The lock file holds the
+ * owner's pid; a lock left by a process that no longer runs (kill -9, power cut) is taken over.
  */
 export function lockDataDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
@@ -17,22 +18,13 @@ export function lockDataDir(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8'));
-      if (pid && pid !== process.pid && isAlive(pid)) {
+      if (pid && pid !== process.pid && processAlive(pid)) {
         throw new Error(`data directory ${dir} is in use by process ${pid}`);
       }
       rmSync(file, { force: true });
     }
   }
   throw new Error(`could not lock data directory ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface RootCredentials {

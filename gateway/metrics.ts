@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { redisErrors } from '../metadata/redis-bloom';
 
 /** Prometheus metrics, served at /_rfs/metrics (an underscore can never start a bucket name). */
 export const registry = new Registry();
@@ -15,4 +16,6 @@ export const metrics = {
   }),
   gcDeletedChunks: new Counter({ name: 'rfs_gc_deleted_chunks_total', help: 'Chunks deleted by garbage collection', registers: [registry] }),
   gcDeletedBytes: new Counter({ name: 'rfs_gc_deleted_bytes_total', help: 'Stored bytes freed by garbage collection', registers: [registry] }),
+  metadataUnavailable: new Counter({ name: 'rfs_metadata_unavailable_total', help: 'Requests answered 503 because the metadata database could not be reached', registers: [registry] }),
 };
+registry.registerMetric(redisErrors);

@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate } from './auth';
-import { S3Error, S3_ERRORS, type S3ErrorCode } from './s3/errors';
+import { S3Error, S3_ERRORS, type S3ErrorCode } from './protocol/errors';
 import { resolveTarget } from './s3/addressing';
 import { resolveRoute } from './s3/routes';
 import { actualRequestCorsHeaders, preflight } from './s3/cors';
 import { postObjectForm } from './s3/post-object';
 import { PRESIGN_PARAMS } from './auth/presigned-auth';
 import type { Target } from './s3/addressing';
-import { xmlDocument } from './s3/xml';
+import { xmlDocument } from './protocol/xml';
 import { MetadataError } from '../metadata/store';
+import { MetadataUnavailable } from '../metadata/sql';
 import type { Services } from './services';
 import { metrics, registry } from './metrics';
 
@@ -134,7 +135,7 @@ function isFormUpload(request: FastifyRequest, target: Target): boolean {
 
 /** Every error as S3's XML, with S3's status; HEAD and 304 answers carry no body. */
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const e = toS3Error(error);
+  const e = toS3Error(error, request.log);
   if (e.code === 'InternalError') request.log.error({ err: error }, 'internal error');
   else request.log.debug({ code: e.code, message: e.message }, 's3 error');
   if (reply.sent || reply.raw.headersSent) {
@@ -158,9 +159,22 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
   );
 }
 
-function toS3Error(error: unknown): S3Error {
+/** How long a client is told to wait before retrying while the database is unreachable. */
+const RETRY_AFTER_SECONDS = '1';
+let lastUnavailableWarning = 0;
+
+function toS3Error(error: unknown, log: FastifyRequest['log']): S3Error {
   if (error instanceof S3Error) return error;
   if (error instanceof MetadataError) return new S3Error(error.code satisfies S3ErrorCode);
+  if (error instanceof MetadataUnavailable) {
+    // 503 is S3's "retry me": every SDK backs off and retries it. Logged once per 10 s.
+    metrics.metadataUnavailable.inc();
+    if (Date.now() - lastUnavailableWarning > 10_000) {
+      lastUnavailableWarning = Date.now();
+      log.warn({ err: error.message }, 'metadata database unreachable: answering 503 until it is back');
+    }
+    return new S3Error('ServiceUnavailable', undefined, {}, { 'retry-after': RETRY_AFTER_SECONDS });
+  }
   const err = error as { code?: string; statusCode?: number; message?: string };
   if (err.code === 'ECONNRESET' || err.message === 'aborted') return new S3Error('IncompleteBody');
   if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new S3Error('IncompleteBody');

@@ -1,30 +1,26 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config';
-import type { MetadataStore, Bucket } from '../metadata/store';
-import type { ChunkStore } from '../storage-node/chunk-store';
-import type { Bloom } from '../metadata/bloom';
+import type { MetadataStore, Bucket, BucketPatch } from '../metadata/store';
+import type { ChangeBus } from '../metadata/change-bus';
 import type { Identity, Credential } from './auth/identity';
 import type { PayloadAuth } from './auth';
 import type { Target } from './s3/addressing';
-import { S3Error } from './s3/errors';
-import type { HashPool } from './body/hash-pool';
-import type { Slots } from './chunks/slots';
+import { S3Error } from './protocol/errors';
+import type { ObjectLayer } from './objects/layer';
 
 /** What the handlers work with: the interfaces at the seams, nothing concrete. */
 export interface Services {
   config: Config;
+  /** For what is metadata only (buckets, tags, listings, lookups); see ObjectLayer. */
   meta: MetadataStore;
-  chunks: ChunkStore;
+  /** Everything that stores or reads object bytes, or adds or removes versions. */
+  objects: ObjectLayer;
   identity: Identity;
-  /** "Definitely absent" answers for bucket/key pairs. */
-  objectFilter: Bloom;
   buckets: BucketCache;
-  /** Chunk writes in flight across all uploads. */
-  writeSlots: Slots;
-  /** Worker threads for MD5/SHA of large bodies, off the main thread. */
-  hashes: HashPool;
   log: FastifyBaseLogger;
 }
+
+const BUCKETS_TOPIC = 'buckets';
 
 /** One authenticated S3 request, as handlers see it. */
 export interface S3Call {
@@ -36,19 +32,20 @@ export interface S3Call {
   reply: FastifyReply;
 }
 
-export function objectFilterKey(bucket: string, key: string): string {
-  return `${bucket}\u0000${key}`;
-}
-
 /**
  * Bucket lookups with a short positive cache: every object request needs its bucket, and
- * buckets change rarely. A stale entry can only make a request to a just-deleted (hence
- * empty) bucket answer NoSuchKey instead of NoSuchBucket.
+ * buckets change rarely. A change made through any gateway is announced on the change bus, so
+ * every gateway drops its copy at once (Redis pub/sub between gateways); the TTL only bounds
+ * how stale a copy can get when an announcement is lost. A stale entry can only make a request
+ * to a just-deleted (hence empty) bucket answer NoSuchKey instead of NoSuchBucket.
  */
 export class BucketCache {
   private readonly cache = new Map<string, { bucket: Bucket; until: number }>();
 
-  constructor(private readonly meta: MetadataStore, private readonly ttlMs = 2000) {}
+  constructor(private readonly meta: MetadataStore, private readonly bus: ChangeBus, private readonly ttlMs = 2000) {
+    bus.subscribe(BUCKETS_TOPIC, (name) => this.cache.delete(name));
+    bus.onResync(() => this.cache.clear());
+  }
 
   async get(name: string): Promise<Bucket | undefined> {
     const hit = this.cache.get(name);
@@ -59,8 +56,27 @@ export class BucketCache {
     return bucket;
   }
 
+  /** Changes a bucket's settings and tells every gateway. */
+  async update(name: string, patch: BucketPatch): Promise<void> {
+    await this.meta.updateBucket(name, patch);
+    await this.changed(name);
+  }
+
+  /** Deletes a bucket (BucketNotEmpty unless it is) and tells every gateway. */
+  async delete(name: string): Promise<void> {
+    await this.meta.deleteBucket(name);
+    await this.changed(name);
+  }
+
+  /** Drops this gateway's copy, so the next lookup reads the database. */
   forget(name: string): void {
     this.cache.delete(name);
+  }
+
+  /** Drops every gateway's copy of the bucket, this one's first. */
+  async changed(name: string): Promise<void> {
+    this.cache.delete(name);
+    await this.bus.publish(BUCKETS_TOPIC, name);
   }
 
   /** The bucket, if it exists and the caller owns it (policies, a later issue, widen this). */

@@ -1,16 +1,26 @@
-import { Pool } from 'pg';
-import type { SqlClient, SqlQueryable } from './sql';
+import { Pool, type PoolConfig } from 'pg';
+import { type SqlClient, type SqlQueryable, MetadataUnavailable } from './sql';
 
 /**
- * SqlClient on a PostgreSQL-wire server: CockroachDB in production, PostgreSQL in tests.
- * Transactions are SERIALIZABLE, CockroachDB's only real level, so PostgreSQL behaves the
- * same way: conflicting writers get 40001 and inTransaction retries them.
+ * SqlClient on a PostgreSQL-wire server: the embedded PostgreSQL, a PostgreSQL server, or
+ * CockroachDB. Transactions are SERIALIZABLE, CockroachDB's only real level, so PostgreSQL
+ * behaves the same way: conflicting writers get 40001 and inTransaction retries them. A
+ * database that cannot be reached fails calls with MetadataUnavailable (S3's 503), never a
+ * hang: connecting and each statement have a deadline, and the pool reconnects by itself once
+ * the database is back.
  */
 export class PgClient implements SqlClient {
   private readonly pool: Pool;
 
-  constructor(connectionString: string, max = 16) {
-    this.pool = new Pool({ connectionString, max });
+  constructor(connection: string | PoolConfig, max = 16) {
+    this.pool = new Pool({
+      ...(typeof connection === 'string' ? { connectionString: connection } : connection),
+      max,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 60_000,
+      keepAlive: true,
+      idleTimeoutMillis: 30_000,
+    });
     // An idle pooled connection that the server ends (a restart, an administrator) is
     // reported here; the pool has already dropped it and the next query opens a new one.
     // Without a listener the 'error' event would take the whole process down.
@@ -18,29 +28,46 @@ export class PgClient implements SqlClient {
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<T[]> {
-    return (await this.pool.query(text, params)).rows as T[];
+    try {
+      return (await this.pool.query(text, params)).rows as T[];
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    const conn = await this.pool.connect();
+    const conn = await this.pool.connect().catch((e: unknown) => Promise.reject(unavailable(e)));
+    let broken = false;
     try {
       await conn.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       const result = await fn({ query: async <R>(text: string, params?: unknown[]) => (await conn.query(text, params)).rows as R[] });
       await conn.query('COMMIT');
       return result;
     } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw e;
+      await conn.query('ROLLBACK').catch(() => (broken = true));
+      throw unavailable(e);
     } finally {
-      conn.release();
+      // A connection that failed mid-transaction is discarded, not reused.
+      conn.release(broken || undefined);
     }
   }
 
   async exec(text: string): Promise<void> {
-    await this.pool.query(text);
+    await this.query(text);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** SQLSTATE classes and driver errors that mean "the database is not there right now". */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+
+function unavailable(e: unknown): unknown {
+  const err = e as { code?: string; message?: string };
+  const down =
+    (err.code !== undefined && (UNAVAILABLE_CODES.has(err.code) || err.code.startsWith('08'))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error/.test(err.message ?? '');
+  return down ? new MetadataUnavailable(err.message ?? String(e)) : e;
 }

@@ -16,6 +16,20 @@ afterAll(async () => {
   await admin.end();
 });
 
+/** A database of the test's own for `fn`, dropped afterwards whatever happens. */
+async function withDatabase(suffix: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const name = `${db}_${suffix}`;
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    await fn(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`));
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
 describeMetadataStore('PostgreSQL (CockroachDB-compatible SQL)', async () => {
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -34,45 +48,36 @@ class CountingClient extends PgClient {
   }
 }
 
-test('ListObjects_delimiterSeeks (CockroachDB-compatible SQL on PostgreSQL): 5,000 keys under one prefix cost a handful of rows', async () => {
-  const name = `${db}_seek`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const client = new CountingClient(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`));
-  const store = await SqlMetadataStore.open(client);
-  try {
-    await store.createBucket({ name: 'wide', owner: 'o', region: 'us-east-1' });
-    // Bulk rows straight into the table: the listing, not the loading, is under test.
-    await client.query(
-      `INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, headers, user_meta, checksums)
-       SELECT 'wide', convert_to('huge/' || lpad(i::TEXT, 5, '0'), 'UTF8'), gen_random_uuid(), 1, '"e"', now(), 'o', '{}', '{}', '{}'
-         FROM generate_series(1, 5000) AS i`,
-    );
-    for (const k of ['a', 'huge', 'm/1', 'z/2']) await store.putObject({ bucket: 'wide', key: k, id: crypto.randomUUID(), tags: {}, size: 1, etag: '"e"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
-    client.rows = 0;
-    const page = await store.listObjects({ bucket: 'wide', prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
-    expect(page.objects.map((o) => o.key)).toEqual(['a', 'huge']);
-    expect(page.commonPrefixes).toEqual(['huge/', 'm/', 'z/']);
-    expect(client.rows).toBeLessThan(100); // a small batch, never the 5,000 keys behind the prefix
-    client.rows = 0;
-    const small = await store.listObjects({ bucket: 'wide', prefix: '', delimiter: '/', after: '', maxKeys: 2 });
-    expect([...small.objects.map((o) => o.key), ...small.commonPrefixes]).toEqual(['a', 'huge']);
-    expect(client.rows).toBeLessThan(50);
-  } finally {
-    await store.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+test('ListObjects_delimiterSeeks (CockroachDB-compatible SQL on PostgreSQL): 5,000 keys under one prefix cost a handful of rows', () =>
+  withDatabase('seek', async (url) => {
+    const client = new CountingClient(url);
+    const store = await SqlMetadataStore.open(client);
+    try {
+      await store.createBucket({ name: 'wide', owner: 'o', region: 'us-east-1' });
+      // Bulk rows straight into the table: the listing, not the loading, is under test.
+      await client.query(
+        `INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, headers, user_meta, checksums)
+         SELECT 'wide', convert_to('huge/' || lpad(i::TEXT, 5, '0'), 'UTF8'), gen_random_uuid(), 1, '"e"', now(), 'o', '{}', '{}', '{}'
+           FROM generate_series(1, 5000) AS i`,
+      );
+      for (const k of ['a', 'huge', 'm/1', 'z/2']) await store.putObject({ bucket: 'wide', key: k, id: crypto.randomUUID(), tags: {}, size: 1, etag: '"e"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
+      client.rows = 0;
+      const page = await store.listObjects({ bucket: 'wide', prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
+      expect(page.objects.map((o) => o.key)).toEqual(['a', 'huge']);
+      expect(page.commonPrefixes).toEqual(['huge/', 'm/', 'z/']);
+      expect(client.rows).toBeLessThan(100); // a small batch, never the 5,000 keys behind the prefix
+      client.rows = 0;
+      const small = await store.listObjects({ bucket: 'wide', prefix: '', delimiter: '/', after: '', maxKeys: 2 });
+      expect([...small.objects.map((o) => o.key), ...small.commonPrefixes]).toEqual(['a', 'huge']);
+      expect(client.rows).toBeLessThan(50);
+    } finally {
+      await store.close();
+    }
+  }));
 
-test('Migration_upgrade (CockroachDB-compatible SQL on PostgreSQL): an object written under schema 1 is the null version after schema 2', async () => {
-  const name = `${db}_upgrade`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const client = new PgClient(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`));
-  try {
+test('Migration_upgrade (CockroachDB-compatible SQL on PostgreSQL): an object written under schema 1 is the null version after schema 2', () =>
+  withDatabase('upgrade', async (url) => {
+    const client = new PgClient(url);
     // A database as issue 3's rfs left it: migration 1 only, one object with two chunks.
     await client.exec('CREATE TABLE schema_migrations (version INT8 PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     for (const statement of MIGRATIONS[0]) await client.exec(statement);
@@ -86,15 +91,51 @@ test('Migration_upgrade (CockroachDB-compatible SQL on PostgreSQL): an object wr
     );
     await client.query(`INSERT INTO chunk_refs (owner, pos, address, size) VALUES ($1, 0, 'a', 4), ($1, 4, 'b', 6)`, [id]);
     const store = await SqlMetadataStore.open(client);
-    expect(await store.getObject('old', 'k')).toMatchObject({ id, versionId: 'null', isLatest: true, deleteMarker: false, tags: {}, userMetadata: { m: '1' } });
-    expect(await store.getBucket('old')).not.toHaveProperty('versioning');
-    await store.updateBucket('old', { versioning: 'Enabled' });
-    await store.putObject({ bucket: 'old', key: 'k', id: crypto.randomUUID(), tags: {}, size: 1, etag: '"n"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
-    expect(await store.getChunks(id, 0, 9)).toHaveLength(2); // the old object lives on as the null version
-    expect((await store.getObject('old', 'k', 'null')).isLatest).toBe(false);
-    await store.close();
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+    try {
+      expect(await store.getObject('old', 'k')).toMatchObject({ id, versionId: 'null', isLatest: true, deleteMarker: false, tags: {}, userMetadata: { m: '1' } });
+      expect(await store.getBucket('old')).not.toHaveProperty('versioning');
+      await store.updateBucket('old', { versioning: 'Enabled' });
+      await store.putObject({ bucket: 'old', key: 'k', id: crypto.randomUUID(), tags: {}, size: 1, etag: '"n"', owner: 'o', headers: {}, userMetadata: {}, checksums: {}, inline: Buffer.from('x'), chunks: [] });
+      expect(await store.getChunks(id, 0, 9)).toHaveLength(2); // the old object lives on as the null version
+      expect((await store.getObject('old', 'k', 'null')).isLatest).toBe(false);
+    } finally {
+      await store.close();
+    }
+  }));
+
+test('Migrations_concurrentGateways (CockroachDB-compatible SQL on PostgreSQL): four gateways opening one new database at once all start, the schema is made once', () =>
+  withDatabase('race', async (url) => {
+    const clients = [1, 2, 3, 4].map(() => new PgClient(url, 2));
+    try {
+      const stores = await Promise.all(clients.map((c) => SqlMetadataStore.open(c)));
+      const check = clients[0];
+      expect((await check.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r.version))).toEqual(MIGRATIONS.map((_, i) => i + 1));
+      expect(await check.query('SELECT * FROM schema_leases')).toEqual([]); // released
+      await stores[1].createBucket({ name: 'after-race', owner: 'o', region: 'us-east-1' });
+      expect(await stores[3].getBucket('after-race')).toBeDefined();
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  }));
+
+test('Migrations_leaseHeld (CockroachDB-compatible SQL on PostgreSQL): a gateway waits while another holds the migrations lease', () =>
+  withDatabase('lease', async (url) => {
+    const client = new PgClient(url, 2);
+    try {
+      // Another gateway is migrating: it holds an unexpired lease.
+      await client.exec('CREATE TABLE schema_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL)');
+      await client.query(`INSERT INTO schema_leases VALUES ('migrations', 'other', now() + INTERVAL '1 minute')`);
+      let opened = false;
+      const opening = SqlMetadataStore.open(client).then((s) => ((opened = true), s));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(opened).toBe(false);
+      expect(await client.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'buckets'`)).toEqual([]);
+      // The holder goes away (its lease released, or expired): the waiting gateway migrates.
+      await client.query(`UPDATE schema_leases SET expires = now() - INTERVAL '1 second'`);
+      const store = await opening;
+      await store.createBucket({ name: 'b', owner: 'o', region: 'us-east-1' });
+      expect(await client.query('SELECT holder FROM schema_leases')).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  }));

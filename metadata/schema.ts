@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { SqlClient } from './sql';
 
 /**
  * The schema, as an ordered list of migrations. Every statement runs unchanged on
- * CockroachDB, PostgreSQL and PGlite: natural or UUID keys (no sequences), no triggers,
+ * CockroachDB and PostgreSQL: natural or UUID keys (no sequences), no triggers,
  * no stored procedures. Object keys are BYTEA so they compare as bytes, which is S3's
  * UTF-8 binary order, whatever the database's locale. Each statement runs on its own and is
  * idempotent (IF NOT EXISTS): CockroachDB restricts schema changes batched in one
@@ -116,19 +117,73 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
 ];
 
-/** Applies the migrations not applied yet. Idempotent; safe to run at every start. */
+/** How long a migrations lease lasts unless renewed: a gateway that died mid-migration holds
+ * the others back no longer than this. */
+const LEASE_SECONDS = 30;
+
+/**
+ * Applies the migrations not applied yet; safe to run at every start. Several gateways
+ * starting at once on one database run them once: whoever takes the `migrations` lease row
+ * migrates (renewing it between statements) while the others wait for it to finish. A lease
+ * row rather than an advisory lock, which CockroachDB lacks.
+ */
 export async function migrate(db: SqlClient): Promise<void> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  await bootstrap(db, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT8 PRIMARY KEY,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`);
-  const done = new Set(
-    (await db.query<{ version: string | number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)),
-  );
-  for (const [i, statements] of MIGRATIONS.entries()) {
-    const version = i + 1;
-    if (done.has(version)) continue;
-    for (const statement of statements) await db.exec(statement);
-    await db.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [version]);
+  await bootstrap(db, `CREATE TABLE IF NOT EXISTS schema_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires TIMESTAMPTZ NOT NULL
+  )`);
+  const holder = randomUUID();
+  const take = () =>
+    db.query(
+      `INSERT INTO schema_leases (name, holder, expires) VALUES ('migrations', $1, now() + $2::INT8 * INTERVAL '1 second')
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+       WHERE schema_leases.expires < now() OR schema_leases.holder = excluded.holder
+       RETURNING holder`,
+      [holder, LEASE_SECONDS],
+    );
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    const pending = await pendingMigrations(db);
+    if (pending.length === 0) return;
+    if ((await take()).length === 0) {
+      await new Promise((r) => setTimeout(r, wait));
+      continue;
+    }
+    try {
+      // Read again under the lease: another gateway may have finished just before.
+      for (const version of await pendingMigrations(db)) {
+        for (const statement of MIGRATIONS[version - 1]) {
+          if ((await take()).length === 0) throw new Error('lost the migrations lease');
+          await db.exec(statement);
+        }
+        await db.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [version]);
+      }
+    } finally {
+      await db.query(`DELETE FROM schema_leases WHERE name = 'migrations' AND holder = $1`, [holder]);
+    }
+  }
+}
+
+async function pendingMigrations(db: SqlClient): Promise<number[]> {
+  const done = new Set((await db.query<{ version: string | number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+  return MIGRATIONS.map((_, i) => i + 1).filter((v) => !done.has(v));
+}
+
+/** CREATE TABLE IF NOT EXISTS from two sessions at once can still collide in PostgreSQL's
+ * catalog (23505 unique violation, 42710 duplicate type, 42P07 duplicate table); the loser
+ * tries again, finds the table made and carries on. */
+async function bootstrap(db: SqlClient, statement: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.exec(statement);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt >= 5 || !['23505', '42710', '42P07', '40001'].includes(code ?? '')) throw e;
+      await new Promise((r) => setTimeout(r, 10 * attempt));
+    }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The few things SqlMetadataStore needs from a database driver: PGlite, pg (PostgreSQL,
- * CockroachDB). Statements are written once, in the dialect all three accept.
+ * The few things SqlMetadataStore needs from a database driver (pg, on the embedded
+ * PostgreSQL, a PostgreSQL server or CockroachDB). Statements are written once, in the
+ * dialect both PostgreSQL and CockroachDB accept (metadata/README.md).
  */
 export interface SqlClient {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -11,6 +12,16 @@ export interface SqlClient {
 }
 
 export type SqlQueryable = Pick<SqlClient, 'query'>;
+
+/** The database cannot be reached right now (down, restarting, network cut): S3's 503, which
+ * clients retry. Whether a write that failed this way committed is unknown to the caller, as
+ * with any cut connection; nothing that was acknowledged is affected. */
+export class MetadataUnavailable extends Error {
+  constructor(detail: string) {
+    super(`metadata database unavailable: ${detail}`);
+    this.name = 'MetadataUnavailable';
+  }
+}
 
 const SERIALIZATION_FAILURE = '40001';
 

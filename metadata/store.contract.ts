@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MetadataStore, NewObject } from './store';
 
-/** The MetadataStore contract, run on every implementation (PGlite in a worker, PostgreSQL). */
+/** The MetadataStore contract, run on every backend (the embedded PostgreSQL, a PostgreSQL server). */
 export function describeMetadataStore(name: string, open: () => Promise<MetadataStore>): void {
   describe(`MetadataStore contract: ${name}`, () => {
     let store: MetadataStore;

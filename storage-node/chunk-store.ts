@@ -20,6 +20,9 @@ export interface ChunkStore {
   deleteIfIdle(address: string, claimedBefore: number): Promise<boolean>;
   /** Every chunk held, for garbage collection and scrub. */
   inventory(): AsyncIterable<ChunkInfo>;
+  /** Removes what interrupted writes and deletes left behind, untouched since `before`
+   * (ms since the epoch); resolves with how many. GC calls it with its cutoff. */
+  sweepDebris(before: number): Promise<number>;
   stats(): Promise<ChunkStoreStats>;
   close(): Promise<void>;
 }

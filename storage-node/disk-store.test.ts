@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chunkAddress } from './address';
@@ -109,19 +109,23 @@ describe('DiskChunkStore on disk', () => {
     }
   });
 
-  it('removes leftover temp files at open and keeps the chunks', async () => {
+  it('removes leftover temp files at open, but not ones another process may be writing, and keeps the chunks', async () => {
     const data = randomBytes(4096);
     const address = chunkAddress(data);
     await store.put(address, data);
     await store.close();
     const leaf = path.dirname(fileOf(address));
+    const hourAgo = new Date(Date.now() - 61 * 60 * 1000);
     await writeFile(path.join(leaf, '.tmp-deadbeef'), 'half a chunk');
+    await utimes(path.join(leaf, '.tmp-deadbeef'), hourAgo, hourAgo);
     await mkdir(path.join(dir, '00', '11'), { recursive: true });
     await writeFile(path.join(dir, '00', '11', '.tmp-0123'), 'another');
+    await utimes(path.join(dir, '00', '11', '.tmp-0123'), hourAgo, hourAgo);
+    await writeFile(path.join(dir, '00', '11', '.tmp-live'), 'being written by another gateway');
 
     store = await DiskChunkStore.open(dir);
     expect(await readdir(leaf)).toEqual([address]);
-    expect(await readdir(path.join(dir, '00', '11'))).toEqual([]);
+    expect(await readdir(path.join(dir, '00', '11'))).toEqual(['.tmp-live']);
     expect((await store.get(address)).equals(data)).toBe(true);
     expect((await store.stats()).chunks).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, opendir, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ADDRESS_PATTERN, chunkAddress } from './address';
 import { ChunkFormatError, DEFAULT_COMPRESS_PROBE_BYTES, decodeChunk, encodeChunk } from './chunk-file-format';
@@ -19,8 +19,12 @@ export interface DiskChunkStoreOptions {
   compressProbeBytes?: number;
 }
 
-/** Prefix of files being written; never referenced, so any found at open are crash debris. */
+/** Prefix of files being written, and of chunks being deleted; never referenced. */
 const TEMP_PREFIX = '.tmp-';
+/** A temp file this old is debris of an interrupted write (a live one is seconds old): open()
+ * removes only these, since another process sharing the directory may be writing; GC sweeps
+ * younger debris once it is older than its grace period. */
+const DEBRIS_AGE_MS = 60 * 60 * 1000;
 const FAN_OUT_PATTERN = /^[0-9a-f]{2}$/;
 
 /**
@@ -30,8 +34,10 @@ const FAN_OUT_PATTERN = /^[0-9a-f]{2}$/;
  *
  * The file's mtime is its lease (claimedAt): put and claim set it to now, deleteIfIdle
  * compares it with the cutoff. Within this process, put/claim/deleteIfIdle of one address are
- * serialised, so a delete's "check mtime, then unlink" cannot interleave with a claim. One
- * process per directory: open() deletes temp files it finds, including another writer's.
+ * serialised. Several processes may share the directory (gateways on one volume): a delete
+ * first renames the chunk aside, atomically, and checks its lease again there, so a claim
+ * from another process either lands before the rename (and the chunk is put back) or finds
+ * no file (and the claimer writes the chunk again, or fails its upload), never a lost chunk.
  */
 export class DiskChunkStore implements ChunkStore {
   private readonly locks = new KeyLock();
@@ -51,12 +57,7 @@ export class DiskChunkStore implements ChunkStore {
     await mkdir(root, { recursive: true });
     await checkTimestampPrecision(root);
     const store = new DiskChunkStore(root, opts.compressProbeBytes ?? DEFAULT_COMPRESS_PROBE_BYTES);
-    for await (const entry of listDir(root)) {
-      if (entry.name.startsWith(TEMP_PREFIX)) await unlink(path.join(root, entry.name)).catch(ignoreNotFound);
-    }
-    for await (const file of store.leafFiles()) {
-      if (file.name.startsWith(TEMP_PREFIX)) await unlink(file.path).catch(ignoreNotFound);
-    }
+    await store.sweepDebris(Date.now() - DEBRIS_AGE_MS);
     return store;
   }
 
@@ -107,13 +108,24 @@ export class DiskChunkStore implements ChunkStore {
         throw err;
       }
       if (leaseOf(info) >= claimedBefore) return false;
+      const aside = path.join(path.dirname(file), `${TEMP_PREFIX}gc-${randomBytes(8).toString('hex')}`);
       try {
-        await unlink(file);
+        await rename(file, aside);
       } catch (err) {
         if (isNotFound(err)) return false;
         throw err;
       }
-      return true;
+      if (leaseOf(await stat(aside)) < claimedBefore) {
+        await unlink(aside);
+        return true;
+      }
+      // Claimed by another process between the first look and the rename: put it back,
+      // unless a writer has meanwhile stored the same content again under the name.
+      await link(aside, file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      await unlink(aside);
+      return false;
     });
   }
 
@@ -131,6 +143,22 @@ export class DiskChunkStore implements ChunkStore {
       }
       yield { address: name, storedBytes: info.size, claimedAt: leaseOf(info) };
     }
+  }
+
+  async sweepDebris(before: number): Promise<number> {
+    let removed = 0;
+    const sweep = async (file: string) => {
+      try {
+        if ((await stat(file)).mtimeMs >= before) return;
+        await unlink(file);
+        removed++;
+      } catch (err) {
+        ignoreNotFound(err);
+      }
+    };
+    for await (const entry of listDir(this.dir)) if (entry.name.startsWith(TEMP_PREFIX)) await sweep(path.join(this.dir, entry.name));
+    for await (const file of this.leafFiles()) if (file.name.startsWith(TEMP_PREFIX)) await sweep(file.path);
+    return removed;
   }
 
   async stats(): Promise<ChunkStoreStats> {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,8 +21,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A fresh data dir under the temp dir. mkdtemp makes it 0700; under root the embedded
+ * PostgreSQL runs as another account (README), which must be able to pass through it. */
+export async function tempDataDir(prefix = 'test'): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), `rfs-${prefix}-`));
+  await chmod(dir, 0o711);
+  return dir;
+}
+
 export async function startTestServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
-  const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'rfs-test-')));
+  const dir = dataDir ?? (await tempDataDir());
   const config = loadConfig({
     RFS_PORT: '0',
     RFS_DATA_DIR: dir,
@@ -97,7 +105,7 @@ export async function startChildServer(dataDir: string, env: Record<string, stri
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then(() => reject(new Error(`rfs exited before listening:\n${output}`)));
+    void exited.then((how) => reject(new Error(`rfs exited (${how}) before listening:\n${output}`)));
   });
   return {
     url,

@@ -1,5 +1,5 @@
 import { SignatureV4 } from '@smithy/signature-v4';
-import { s3Failure } from '../s3/errors.testing';
+import { s3Failure } from '../protocol/errors.testing';
 import type { Checksum, SourceData } from '@smithy/types';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

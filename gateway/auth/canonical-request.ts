@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import type { QueryParam } from './uri-encoding';
 
 /** The canonical query string: every parameter but `omit`, encoded, sorted by name then value. */

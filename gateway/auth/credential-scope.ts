@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 
 /** `AKID/YYYYMMDD/region/s3/aws4_request`, split. */
 export interface CredentialScope {

@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { formatAmzDate, isoSeconds, parseAmzDate, parseHttpDate } from './amz-date';
 import { ChunkSigner } from './chunk-signer';
 import { checkScopeDate, malformed, parseCredential, type CredentialScope } from './credential-scope';
@@ -8,7 +8,7 @@ import { MAX_SKEW_MS, checkSignedHeaderSet, splitSignedHeaders, verifySignature 
 import { SIGV4_ALGORITHM } from './string-to-sign';
 import type { AuthInput, AuthResult } from './types';
 import type { QueryParam } from './uri-encoding';
-import { single } from '../headers';
+import { single } from '../protocol/headers';
 
 /** The answer S3 gives to SigV2 and any other scheme than SigV4 on v4-only regions. */
 export function unsupportedMechanism(): S3Error {

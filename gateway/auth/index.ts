@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { authenticateHeader, unsupportedMechanism } from './header-auth';
 import type { Identity } from './identity';
 import { parseContentSha256, payloadAuth } from './payload-mode';

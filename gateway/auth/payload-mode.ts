@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import type { ChunkSigner } from './chunk-signer';
 import type { PayloadAuth } from './types';
 

@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { parseAmzDate } from './amz-date';
 import { parseCredential } from './credential-scope';
 import { unsupportedMechanism } from './header-auth';

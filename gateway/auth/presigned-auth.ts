@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { isoSeconds, parseAmzDate } from './amz-date';
 import { ChunkSigner } from './chunk-signer';
 import { checkScopeDate, parseCredential } from './credential-scope';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { decodeAwsChunked } from '../body/aws-chunked';
 import { BodyDigests, checksumAlgorithms, declaredChecksums, verifyChecksums } from '../body/checksums';
-import { isS3Error } from '../s3/errors';
+import { isS3Error } from '../protocol/errors';
 import { StaticIdentity, authenticate, type AuthResult } from '.';
 
 /** A minimal S3 endpoint: authenticates, decodes and verifies the body, stores objects in a Map. */

@@ -1,4 +1,4 @@
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { canonicalHeaders, canonicalQuery, canonicalRequest, headerLookup } from './canonical-request';
 import type { CredentialScope } from './credential-scope';
 import type { Credential, Identity } from './identity';

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { s3Failure } from '../s3/errors.testing';
+import { s3Failure } from '../protocol/errors.testing';
 import { StaticIdentity, authenticate, type Credential, type PayloadAuth } from '../auth';
 import { ChunkSigner } from '../auth/chunk-signer';
 import { decodeAwsChunked, MAX_LINE_BYTES, type AwsChunkedOptions } from './aws-chunked';

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { PayloadAuth } from '../auth';
 import { EMPTY_SHA256, sha256Hex } from '../auth/string-to-sign';
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 
 type StreamingPayload = Extract<PayloadAuth, { mode: 'streaming' }>;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { s3Failure } from '../s3/errors.testing';
+import { s3Failure } from '../protocol/errors.testing';
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import { BodyDigests, CHECKSUM_ALGORITHMS, checksumAlgorithms, declaredChecksums, verifyChecksums, type ChecksumAlgorithm } from './checksums';
 
 const CHECK = Buffer.from('123456789');

@@ -3,10 +3,10 @@ import { crc32, crc32c } from '@node-rs/crc32';
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { declaredTrailerNames } from '../auth/payload-mode';
-import { S3Error } from '../s3/errors';
+import { S3Error } from '../protocol/errors';
 import type { HashPool, HashSession } from './hash-pool';
 import type { HashName } from './hash-worker';
-import { single } from '../headers';
+import { single } from '../protocol/headers';
 
 /** The flexible checksums S3 accepts. */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -56,7 +56,8 @@ function parseAlgorithm(value: string): ChecksumAlgorithm {
   return alg;
 }
 
-function badDigest(algorithm: ChecksumAlgorithm): S3Error {
+/** BadDigest for one algorithm, in S3's words; also for checks made outside verifyChecksums. */
+export function badDigest(algorithm: ChecksumAlgorithm): S3Error {
   return new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
 }
 

@@ -1,10 +1,10 @@
 import type { S3Call } from '../services';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
-import { parseXml, xmlDocument } from './xml';
+import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
-import { single } from '../headers';
+import { single } from '../protocol/headers';
 
 /**
  * ACLs, minimally: rfs grants access by ownership (and later by policy), so every bucket and

@@ -1,4 +1,4 @@
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 
 /** What a request names: path-style `/bucket/key` or virtual-hosted `bucket.<domain>/key`. */
 export interface Target {

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
 import type { ObjectPart, ObjectVersion } from '../../metadata/store';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
-import { xmlDocument } from './xml';
+import { xmlDocument } from '../protocol/xml';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 type Attribute = (typeof ATTRIBUTES)[number];

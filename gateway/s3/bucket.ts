@@ -1,7 +1,7 @@
 import type { S3Call } from '../services';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { isValidBucketName } from './addressing';
-import { isoDate, parseXml, xmlDocument } from './xml';
+import { isoDate, parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
@@ -18,7 +18,7 @@ export async function createBucket(call: S3Call): Promise<void> {
     if (typeof conf === 'object' && typeof conf.LocationConstraint === 'string' && conf.LocationConstraint !== '') region = conf.LocationConstraint;
   }
   await services.meta.createBucket({ name, owner: caller.owner, region });
-  services.buckets.forget(name);
+  await services.buckets.changed(name);
   reply.header('location', `/${name}`).send();
 }
 
@@ -31,8 +31,7 @@ export async function headBucket({ services, target, caller, reply }: S3Call): P
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
 export async function deleteBucket({ services, target, caller, reply }: S3Call): Promise<void> {
   await services.buckets.require(target.bucket, caller);
-  await services.meta.deleteBucket(target.bucket);
-  services.buckets.forget(target.bucket);
+  await services.buckets.delete(target.bucket);
   reply.code(204).send();
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import type { WriteCondition } from '../../metadata/store';
 
 /**

@@ -1,8 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
-import { objectFilterKey } from '../services';
 import type { ObjectVersion } from '../../metadata/store';
-import { S3Error, isS3Error } from './errors';
+import { S3Error, isS3Error } from '../protocol/errors';
 import { checkReadConditions } from './conditions';
 import { parseVersionId, readVersion, refuseDeleteMarker } from './versioning';
 
@@ -25,7 +24,7 @@ export interface CopySource {
 export async function readCopySource({ services, caller, request }: S3Call): Promise<CopySource> {
   const { bucket, key, versionId } = parseCopySource(request.headers['x-amz-copy-source']);
   await services.buckets.require(bucket, caller);
-  if (!(await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
+  if (!(await services.objects.mayExist(bucket, key))) {
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }
   const object = await readVersion(services.meta, bucket, key, versionId);

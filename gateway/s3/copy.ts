@@ -1,16 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call } from '../services';
-import { objectFilterKey } from '../services';
 import type { ObjectVersion } from '../../metadata/store';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { writeCondition } from './conditions';
 import { copySourceVersionHeader, readCopySource } from './copy-source';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
-import { isoDate, xmlDocument } from './xml';
-import { single } from '../headers';
+import { isoDate, xmlDocument } from '../protocol/xml';
+import { single } from '../protocol/headers';
 
 /** S3's limit for one CopyObject; larger copies go through UploadPartCopy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -48,24 +46,19 @@ export async function copyObject(call: S3Call): Promise<void> {
     );
   }
 
-  // As PutObject: the key filter learns of the key before the commit makes it readable.
-  await services.objectFilter.add(objectFilterKey(bucket, key));
-  const { versionId } = await services.meta.putObject(
+  const { versionId, lastModified } = await services.objects.copy(
     {
-      bucket, key, id: randomUUID(), size: from.size, etag: from.etag, owner: caller.owner,
+      bucket, key, owner: caller.owner, tags: tags ?? from.tags,
       headers: replaced?.headers ?? from.headers, userMetadata: replaced?.userMetadata ?? from.userMetadata,
-      checksums: from.checksums, checksumType: from.checksumType, tags: tags ?? from.tags,
-      inline: from.inline, chunks: { copyOf: from.id },
     },
+    from,
     condition,
   );
-  const lastModified = await committedAt(call, versionId);
   reply
     .headers({ ...copySourceVersionHeader(source), ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}) })
     .type('application/xml')
     .send(xmlDocument('CopyObjectResult', copyResult(from, lastModified)));
 }
-
 
 function directive(headers: IncomingHttpHeaders, name: string, message: string): Directive {
   const v = single(headers[name]);
@@ -81,17 +74,6 @@ function changesObject(headers: IncomingHttpHeaders, metadata: Directive): boole
     metadata === 'REPLACE' ||
     ['x-amz-storage-class', 'x-amz-website-redirect-location', 'x-amz-server-side-encryption'].some((h) => headers[h] !== undefined)
   );
-}
-
-
-/** The new version's time, as HEAD will report it; the commit time is near enough if the
- * version is already gone again. */
-async function committedAt({ services, target }: S3Call, versionId: string): Promise<Date> {
-  try {
-    return (await services.meta.getObject(target.bucket, target.key, versionId)).lastModified;
-  } catch {
-    return new Date();
-  }
 }
 
 function copyResult(from: ObjectVersion, lastModified: Date): Record<string, unknown> {

@@ -2,10 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bucket, CorsRule } from '../../metadata/store';
 import type { S3Call, Services } from '../services';
 import type { Target } from './addressing';
-import { S3Error } from './errors';
-import { parseXml, xmlDocument } from './xml';
+import { S3Error } from '../protocol/errors';
+import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
-import { single } from '../headers';
+import { single } from '../protocol/headers';
 
 /**
  * Bucket CORS: the configuration operations, the preflight (OPTIONS) answer, and the headers
@@ -31,8 +31,7 @@ export async function putBucketCors(call: S3Call): Promise<void> {
   // S3 requires an integrity check on this body: Content-MD5, or (current SDKs) a flexible checksum.
   const body = await readSmallBody(call, { limit: MAX_CONFIG_BYTES, required: true });
   const rules = parseCorsConfiguration(body.toString('utf8'));
-  await services.meta.updateBucket(target.bucket, { cors: rules });
-  services.buckets.forget(target.bucket);
+  await services.buckets.update(target.bucket, { cors: rules });
   reply.send();
 }
 
@@ -54,8 +53,7 @@ export async function getBucketCors({ services, target, caller, reply }: S3Call)
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html (204 with or without one). */
 export async function deleteBucketCors({ services, target, caller, reply }: S3Call): Promise<void> {
   await services.buckets.require(target.bucket, caller);
-  await services.meta.updateBucket(target.bucket, { cors: null });
-  services.buckets.forget(target.bucket);
+  await services.buckets.update(target.bucket, { cors: null });
   reply.code(204).send();
 }
 

@@ -1,11 +1,11 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { S3Call } from '../services';
 import { type DeleteResult, MetadataError } from '../../metadata/store';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { MAX_KEY_BYTES } from './addressing';
 import { readSmallBody } from './small-body';
 import { isVersionId } from './versioning';
-import { xmlDocument } from './xml';
+import { xmlDocument } from '../protocol/xml';
 
 const MAX_OBJECTS = 1000;
 /** 1000 keys of 1 KiB, escaped, with their version ids: well under this. */
@@ -38,7 +38,7 @@ export async function deleteObjects(call: S3Call): Promise<void> {
     else valid.push(i);
   });
   try {
-    const results = await services.meta.deleteObjects(target.bucket, valid.map((i) => objects[i]));
+    const results = await services.objects.deleteMany(target.bucket, valid.map((i) => objects[i]));
     valid.forEach((i, n) => (outcomes[i] = deleted(objects[i], results[n])));
   } catch (e) {
     // The batch is one transaction: if it fails, every key in it failed.

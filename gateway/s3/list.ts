@@ -1,7 +1,7 @@
 import type { S3Call } from '../services';
 import type { ListPage } from '../../metadata/store';
-import { S3Error } from './errors';
-import { isoDate, xmlDocument } from './xml';
+import { S3Error } from '../protocol/errors';
+import { isoDate, xmlDocument } from '../protocol/xml';
 
 const MAX_KEYS = 1000;
 

@@ -1,29 +1,23 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { S3Call, Services } from '../services';
-import { objectFilterKey } from '../services';
-import { S3Error } from './errors';
+import type { S3Call } from '../services';
+import type { Upload } from '../../metadata/store';
+import { S3Error } from '../protocol/errors';
+import { single } from '../protocol/headers';
+import { isoDate, xmlDocument } from '../protocol/xml';
+import { CHECKSUM_ALGORITHMS, checksumHeaderName, declaredChecksums, type ChecksumAlgorithm } from '../body/checksums';
+import { isCombinable } from '../body/checksum-combine';
 import { checkKey } from './addressing';
-import { parseEtagList, writeCondition } from './conditions';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
 import { copySourceVersionHeader, parseCopySourceRange, readCopySource } from './copy-source';
-import { readSmallBody } from './small-body';
-import { isoDate, parseXml, xmlDocument } from './xml';
-import { receiveBody, storeStream, type ReceivedBody } from '../chunks/upload';
-import { readObjectRange } from '../chunks/reader';
-import { CHECKSUM_ALGORITHMS, checksumHeaderName, declaredChecksums, isBase64Digest, type ChecksumAlgorithm } from '../body/checksums';
-import { combineCrcs, compositeChecksum, isCombinable } from '../body/checksum-combine';
-import type { Part, Upload } from '../../metadata/store';
-import { single } from '../headers';
 
-type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+/** How an upload's part checksums make the object's (x-amz-checksum-type). */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
 const MAX_PART_NUMBER = 10_000;
 const MAX_PART_BYTES = 5 * 1024 ** 3;
 const MAX_LISTED = 1000;
-/** A CompleteMultipartUpload body of 10,000 parts, each with a SHA-256, is about 2 MiB. */
-const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
@@ -55,11 +49,8 @@ export async function uploadPart(call: S3Call): Promise<void> {
   const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
   if (declared > MAX_PART_BYTES) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PART_BYTES) });
   checkPartChecksum(upload, headers);
-  const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config, services.writeSlots, services.hashes, {
-    inline: false, compute: uploadAlgorithms(upload),
-  });
-  const etag = await savePart(services, upload, partNumber, body);
-  reply.header('etag', etag).headers(checksumHeaders(body.checksums as Record<string, string>)).send();
+  const { etag, checksums } = await services.objects.putPart(upload, partNumber, { source: request.raw, headers, payload });
+  reply.header('etag', etag).headers(checksumHeaders(checksums)).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
@@ -75,50 +66,11 @@ export async function uploadPartCopy(call: S3Call): Promise<void> {
   if (range.end - range.start + 1 > MAX_PART_BYTES) {
     throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_BYTES}`);
   }
-  const bytes = readObjectRange(services.meta, services.chunks, source.object, range.start, range.end, services.config.readAhead);
-  const body = await storeStream(bytes, uploadAlgorithms(upload), services.chunks, services.config, services.writeSlots, services.hashes);
-  const etag = await savePart(services, upload, partNumber, body);
+  const { etag, checksums } = await services.objects.copyPart(upload, partNumber, source.object, range);
   reply
     .headers(copySourceVersionHeader(source))
     .type('application/xml')
-    .send(xmlDocument('CopyPartResult', { ETag: etag, LastModified: isoDate(new Date()), ...checksumElements(body.checksums as Record<string, string>) }));
-}
-
-/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
- * Validates the part list against the stored parts, then commits the object from the parts'
- * chunk references in one transaction: no data is read or copied. */
-export async function completeMultipartUpload(call: S3Call): Promise<void> {
-  const { services, target, request, reply } = call;
-  const { bucket, key } = target;
-  const upload = await openUpload(call);
-  const requested = parseCompleteBody(await readSmallBody(call, { limit: MAX_COMPLETE_BODY_BYTES }));
-  const expected = expectedChecksum(upload, request.headers);
-  const parts = await matchParts(services, upload, requested);
-  const checksums = await objectChecksums(upload, parts, expected);
-  checkObjectSize(request.headers, parts);
-  const etag = multipartEtag(parts);
-  const condition = writeCondition(request.headers);
-  await services.objectFilter.add(objectFilterKey(bucket, key));
-  const { versionId } = await services.meta.completeUpload(
-    { bucket, key, uploadId: upload.uploadId },
-    parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-    {
-      bucket, key, id: randomUUID(), etag, owner: upload.owner, headers: upload.headers, userMetadata: upload.userMetadata,
-      tags: upload.tags, checksums, checksumType: upload.checksumType,
-    },
-    condition,
-  );
-  if (versionId !== 'null') reply.header('x-amz-version-id', versionId);
-  reply.type('application/xml').send(
-    xmlDocument('CompleteMultipartUploadResult', {
-      Location: `${request.protocol}://${request.headers.host ?? ''}${target.rawPath}`,
-      Bucket: bucket,
-      Key: key,
-      ETag: etag,
-      ...checksumElements(checksums),
-      ...(upload.checksumType ? { ChecksumType: upload.checksumType } : {}),
-    }),
-  );
+    .send(xmlDocument('CopyPartResult', { ETag: etag, LastModified: isoDate(new Date()), ...checksumElements(checksums) }));
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
@@ -213,7 +165,7 @@ export async function listMultipartUploads(call: S3Call): Promise<void> {
 // ---- uploads and parts ----
 
 /** The upload the request names, in a bucket the caller owns; NoSuchUpload if it is gone. */
-async function openUpload(call: S3Call): Promise<Upload> {
+export async function openUpload(call: S3Call): Promise<Upload> {
   const { services, target, caller } = call;
   checkKey(target.key);
   const uploadId = uploadIdOf(call);
@@ -239,15 +191,6 @@ function partNumberOf({ target }: S3Call): number {
   return n;
 }
 
-async function savePart(services: Services, upload: Upload, partNumber: number, body: ReceivedBody): Promise<string> {
-  const etag = `"${body.md5Hex}"`;
-  await services.meta.putPart({
-    uploadId: upload.uploadId, partNumber, id: randomUUID(), size: body.size, etag,
-    checksums: body.checksums as Record<string, string>, chunks: body.chunks,
-  });
-  return etag;
-}
-
 // ---- checksums ----
 
 /** x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload, with S3's
@@ -265,14 +208,10 @@ function uploadChecksum(headers: IncomingHttpHeaders): { algorithm?: ChecksumAlg
   return { algorithm, type };
 }
 
-function checksumTypeOf(raw: string): ChecksumType {
+/** x-amz-checksum-type, as CreateMultipartUpload and Complete take it. */
+export function checksumTypeOf(raw: string): ChecksumType {
   if (raw !== 'COMPOSITE' && raw !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
   return raw;
-}
-
-/** The algorithm every part of this upload is checksummed with (computed if not sent). */
-function uploadAlgorithms(upload: Upload): ChecksumAlgorithm[] {
-  return upload.checksumAlgorithm ? [upload.checksumAlgorithm as ChecksumAlgorithm] : [];
 }
 
 /** A part's checksum must be of the upload's algorithm; a COMPOSITE upload needs one on every
@@ -290,55 +229,6 @@ function checkPartChecksum(upload: Upload, headers: IncomingHttpHeaders): void {
   }
 }
 
-/** What Complete's headers claim about the object: its checksum (x-amz-checksum-<algorithm>),
- * checked for form here and for value once computed. Other algorithms' headers are ignored. */
-interface ExpectedChecksum {
-  value?: string;
-  /** The "-N" of a COMPOSITE value, when given. */
-  parts?: number;
-}
-
-function expectedChecksum(upload: Upload, headers: IncomingHttpHeaders): ExpectedChecksum {
-  const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const rawType = single(headers['x-amz-checksum-type']);
-  if (rawType !== undefined && algorithm) {
-    const type = checksumTypeOf(rawType);
-    if (type !== upload.checksumType) {
-      throw new S3Error('InvalidRequest', `The upload was created using the ${upload.checksumType} checksum mode. The complete request must use the same checksum mode.`);
-    }
-  }
-  if (!algorithm) return {};
-  const name = checksumHeaderName(algorithm);
-  const raw = single(headers[name]);
-  if (raw === undefined) return {};
-  const m = upload.checksumType === 'COMPOSITE' ? /^([^-]*)(?:-(\d+))?$/.exec(raw) : /^([^-]*)()$/.exec(raw);
-  if (!m || !isBase64Digest(m[1], algorithm)) throw new S3Error('InvalidRequest', `Value for ${name} header is invalid.`);
-  return { value: m[1], parts: m[2] ? Number(m[2]) : undefined };
-}
-
-/** The object's checksums: COMPOSITE from the part checksums, FULL_OBJECT by combining the
- * part CRCs; compared with what the client claimed (BadDigest). None without an algorithm. */
-async function objectChecksums(upload: Upload, parts: Part[], expected: ExpectedChecksum): Promise<Record<string, string>> {
-  const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  if (!algorithm) return {};
-  const partChecksums = parts.map((p) => p.checksums[algorithm]);
-  const missing = parts.findIndex((p) => p.checksums[algorithm] === undefined);
-  // Parts carry the upload's checksum from UploadPart on; a part without it is one the store
-  // could not have accepted, so say so rather than answer a wrong checksum.
-  if (missing >= 0) throw new Error(`part ${parts[missing].partNumber} of upload ${upload.uploadId} has no ${algorithm} checksum`);
-  let value: string;
-  if (upload.checksumType === 'FULL_OBJECT' && isCombinable(algorithm)) {
-    value = combineCrcs(algorithm, parts.map((p) => ({ checksum: p.checksums[algorithm], size: p.size })));
-  } else {
-    value = await compositeChecksum(algorithm, partChecksums);
-  }
-  const [base, count] = value.split('-');
-  if ((expected.value !== undefined && expected.value !== base) || (expected.parts !== undefined && String(expected.parts) !== count)) {
-    throw new S3Error('BadDigest', `The ${algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
-  }
-  return { [algorithm]: value };
-}
-
 function checksumHeaders(checksums: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [alg, value] of Object.entries(checksums)) out[checksumHeaderName(alg as ChecksumAlgorithm)] = value;
@@ -346,113 +236,11 @@ function checksumHeaders(checksums: Record<string, string>): Record<string, stri
 }
 
 /** ChecksumCRC32, ChecksumSHA256, …: how S3's XML names a checksum. */
-function checksumElements(checksums: Record<string, string>): Record<string, string> {
+export function checksumElements(checksums: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const alg of CHECKSUM_ALGORITHMS) if (checksums[alg] !== undefined) out[`Checksum${alg}`] = checksums[alg];
   return out;
 }
-
-// ---- CompleteMultipartUpload ----
-
-/** A part as the Complete request lists it. */
-interface RequestedPart {
-  partNumber: number;
-  /** Quoted, as stored. */
-  etag: string;
-  checksums: Partial<Record<ChecksumAlgorithm, string>>;
-}
-
-/** `<CompleteMultipartUpload><Part><PartNumber/><ETag/><ChecksumCRC32/>…</Part>…`; anything
- * else, or no parts, is MalformedXML. */
-function parseCompleteBody(body: Buffer): RequestedPart[] {
-  const root = parseXml(body.toString('utf8')).CompleteMultipartUpload;
-  if (root === undefined || root === null) throw new S3Error('MalformedXML');
-  const listed = typeof root === 'object' ? (root as Record<string, unknown>).Part : undefined;
-  const parts = listed === undefined ? [] : Array.isArray(listed) ? listed : [listed];
-  if (parts.length === 0) throw new S3Error('MalformedXML');
-  return parts.map(requestedPart);
-}
-
-function requestedPart(raw: unknown): RequestedPart {
-  if (typeof raw !== 'object' || raw === null) throw new S3Error('MalformedXML');
-  const fields = raw as Record<string, unknown>;
-  const number = fields.PartNumber;
-  const etag = fields.ETag;
-  if (typeof number !== 'string' || !/^\d{1,9}$/.test(number) || typeof etag !== 'string' || etag === '') throw new S3Error('MalformedXML');
-  const checksums: RequestedPart['checksums'] = {};
-  for (const alg of CHECKSUM_ALGORITHMS) {
-    const value = fields[`Checksum${alg}`];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !isBase64Digest(value, alg)) {
-      throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request', {
-        ArgumentName: 'Checksum', ArgumentValue: `${alg}:${String(value)};`,
-      });
-    }
-    checksums[alg] = value;
-  }
-  return { partNumber: Number(number), etag: parseEtagList(etag)[0], checksums };
-}
-
-/**
- * The stored parts the request names, in its order, after S3's checks: ascending part
- * numbers (InvalidPartOrder; consecutive from 1 for a COMPOSITE checksum), each uploaded with
- * that ETag and checksum (InvalidPart), COMPOSITE part checksums present (InvalidRequest),
- * and every part but the last at least 5 MiB (EntityTooSmall).
- */
-async function matchParts(services: Services, upload: Upload, requested: RequestedPart[]): Promise<Part[]> {
-  const composite = upload.checksumType === 'COMPOSITE';
-  requested.forEach((r, i) => {
-    const ascending = i === 0 || r.partNumber > requested[i - 1].partNumber;
-    if (!ascending || (composite && r.partNumber !== i + 1)) throw new S3Error('InvalidPartOrder', undefined, { UploadId: upload.uploadId });
-  });
-  // Part numbers are unique and ascending, so the first `last` parts hold every one numbered up to it.
-  const last = requested[requested.length - 1].partNumber;
-  const stored = new Map((await services.meta.listParts(upload.uploadId, 0, last)).map((p) => [p.partNumber, p]));
-  const parts = requested.map((r) => matchPart(upload, r, stored.get(r.partNumber)));
-  parts.forEach((p, i) => {
-    if (i < parts.length - 1 && p.size < services.config.multipartMinPartBytes) {
-      throw new S3Error('EntityTooSmall', undefined, {
-        ProposedSize: String(p.size), MinSizeAllowed: String(services.config.multipartMinPartBytes), PartNumber: String(p.partNumber), ETag: p.etag.replace(/"/g, ''),
-      });
-    }
-  });
-  return parts;
-}
-
-function matchPart(upload: Upload, requested: RequestedPart, part: Part | undefined): Part {
-  const invalid = () =>
-    new S3Error('InvalidPart', undefined, { UploadId: upload.uploadId, PartNumber: String(requested.partNumber), ETag: requested.etag.replace(/"/g, '') });
-  if (!part || part.etag !== requested.etag) throw invalid();
-  for (const [alg, value] of Object.entries(requested.checksums)) if (part.checksums[alg] !== value) throw invalid();
-  const algorithm = upload.checksumAlgorithm;
-  if (algorithm && upload.checksumType === 'COMPOSITE' && requested.checksums[algorithm as ChecksumAlgorithm] === undefined) {
-    throw new S3Error(
-      'InvalidRequest',
-      `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${requested.partNumber} in the request.`,
-    );
-  }
-  return part;
-}
-
-/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count. */
-function multipartEtag(parts: Part[]): string {
-  const md5 = createHash('md5');
-  for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
-  return `"${md5.digest('hex')}-${parts.length}"`;
-}
-
-/** x-amz-mp-object-size: the size the client expects the object to have. */
-function checkObjectSize(headers: IncomingHttpHeaders, parts: Part[]): void {
-  const raw = single(headers['x-amz-mp-object-size']);
-  if (raw === undefined) return;
-  if (!/^-?\d+$/.test(raw)) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is invalid: '${raw}'`);
-  if (Number(raw) < 0) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is less than zero: '${raw}'`);
-  const size = parts.reduce((sum, p) => sum + p.size, 0);
-  if (Number(raw) !== size) {
-    throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${raw} does not match what was computed: ${size}`);
-  }
-}
-
 
 // ---- listing ----
 

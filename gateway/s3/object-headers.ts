@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ObjectVersion } from '../../metadata/store';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { tagCountHeader } from './tagging';
 
 /** Headers stored with an object and returned as stored. */

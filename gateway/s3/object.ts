@@ -1,13 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { S3Call } from '../services';
-import { objectFilterKey } from '../services';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { checkReadConditions, writeCondition } from './conditions';
 import { parseRange } from './range';
 import { objectResponseHeaders, storedHeaders, userMetadata } from './object-headers';
-import { receiveBody } from '../chunks/upload';
-import { readObjectRange } from '../chunks/reader';
 import type { Bucket, MetadataStore, ObjectVersion } from '../../metadata/store';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseTaggingHeader } from './tagging';
@@ -27,29 +23,16 @@ export async function putObject({ services, target, caller, payload, request, re
   const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
   await services.buckets.require(bucket, caller);
-  // Fail a create-only write before reading the body when the key plainly exists; the
-  // authoritative check is the one inside the commit transaction.
-  if (condition.ifNoneMatch && (await services.objectFilter.mightContain(objectFilterKey(bucket, key)))) {
-    const exists = await services.meta.getObject(bucket, key).then((o) => !o.deleteMarker, () => false);
-    if (exists) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
-  }
-
-  const body = await receiveBody(request.raw, headers, payload, services.chunks, services.config, services.writeSlots, services.hashes);
-  const etag = `"${body.md5Hex}"`;
-  await services.objectFilter.add(objectFilterKey(bucket, key));
-  const { versionId } = await services.meta.putObject(
-    {
-      bucket, key, id: randomUUID(), size: body.size, etag, owner: caller.owner, tags,
-      headers: storedHeaders(headers), userMetadata: meta, checksums: body.checksums as Record<string, string>,
-      inline: body.inline, chunks: body.chunks,
-    },
+  const { etag, versionId, checksums } = await services.objects.put(
+    { bucket, key, owner: caller.owner, tags, headers: storedHeaders(headers), userMetadata: meta },
+    { source: request.raw, headers, payload },
     condition,
   );
   reply.header('etag', etag);
   // S3 names the version a PUT made, but not the null version of a Suspended bucket (the
   // PutObject reference's "versioning suspended" example has no x-amz-version-id).
   if (versionId !== 'null') reply.header('x-amz-version-id', versionId);
-  for (const [alg, value] of Object.entries(body.checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  for (const [alg, value] of Object.entries(checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
   reply.send();
 }
 
@@ -57,7 +40,7 @@ export async function putObject({ services, target, caller, payload, request, re
 export async function getObject(call: S3Call): Promise<void> {
   const { services } = call;
   const { object, start, end } = await describeObject(call);
-  return call.reply.send(readObjectRange(services.meta, services.chunks, object, start, end, services.config.readAhead));
+  return call.reply.send(services.objects.read(object, start, end));
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
@@ -132,9 +115,7 @@ export async function deleteObject({ services, target, caller, reply }: S3Call):
   checkKey(key);
   const versionId = parseVersionId(target.query);
   await services.buckets.require(bucket, caller);
-  const result = await services.meta.deleteObject(bucket, key, versionId);
-  // A new delete marker is the key's newest version: GET must reach the store to report it.
-  if (result.deleteMarker && versionId === undefined) await services.objectFilter.add(objectFilterKey(bucket, key));
+  const result = await services.objects.delete(bucket, key, versionId);
   const named = result.versionId ?? versionId;
   if (named !== undefined) reply.header('x-amz-version-id', named);
   if (result.deleteMarker) reply.header('x-amz-delete-marker', 'true');
@@ -144,14 +125,14 @@ export async function deleteObject({ services, target, caller, reply }: S3Call):
 /**
  * The object (or the version asked for), readable, with its read preconditions checked. The
  * key filter answers most misses, but only for the current version: the filter holds every
- * key whose newest version is an object or a delete marker (app.ts rebuilds it so), while a
- * version id may name a noncurrent version of any key.
+ * key whose newest version is an object or a delete marker (the object layer rebuilds it so),
+ * while a version id may name a noncurrent version of any key.
  */
 async function lookupObject({ services, target, caller, request }: S3Call, versionId: string | undefined): Promise<{ bucket: Bucket; object: ObjectVersion }> {
   const { bucket: name, key } = target;
   checkKey(key);
   const bucket = await services.buckets.require(name, caller);
-  if (versionId === undefined && !(await services.objectFilter.mightContain(objectFilterKey(name, key)))) {
+  if (versionId === undefined && !(await services.objects.mayExist(name, key))) {
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }
   const object = await readVersion(services.meta, name, key, versionId);

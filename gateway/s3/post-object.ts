@@ -1,21 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Busboy, { type BusboyFileStream, type BusboyHeaders } from '@fastify/busboy';
 import type { Tags } from '../../metadata/store';
 import type { S3Call } from '../services';
-import { objectFilterKey } from '../services';
 import {
   authenticatePostForm, entityTooLarge, entityTooSmall, evaluatePostPolicy, missingField, parsePostPolicy, type FormFields, type SizeRange,
 } from '../auth/post-policy';
-import { receiveBody, storeStream, type ReceivedBody } from '../chunks/upload';
-import { declaredChecksums, type ChecksumAlgorithm, type DeclaredChecksums } from '../body/checksums';
 import { checkKey } from './addressing';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
-import { parseXml } from './xml';
+import { parseXml } from '../protocol/xml';
 
 /**
  * POST Object: the browser form upload.
@@ -54,20 +49,20 @@ export async function postObjectForm({ services, target, request, reply }: FormC
   const headers = fieldHeaders(fields);
   const meta = userMetadata(headers);
   const tags = formTags(fields.get('tagging'));
-  const body = await storeFile(form, headers, range, services);
-  await form.done;
-
-  const etag = `"${body.md5Hex}"`;
-  await services.objectFilter.add(objectFilterKey(target.bucket, key));
-  const { versionId } = await services.meta.putObject({
-    bucket: target.bucket, key, id: randomUUID(), size: body.size, etag, owner, tags,
-    headers: storedHeaders(headers), userMetadata: meta, checksums: body.checksums as Record<string, string>,
-    inline: body.inline, chunks: body.chunks,
-  });
+  const { etag, versionId, checksums } = await services.objects
+    .put(
+      { bucket: target.bucket, key, owner, tags, headers: storedHeaders(headers), userMetadata: meta },
+      { source: formFile(form, range), checksums: checksumFields(headers) },
+    )
+    .catch(async (e: unknown) => {
+      if (e instanceof S3Error) throw e;
+      // The file stream failed because the body did: the parser's verdict says why.
+      throw await form.done.then(() => e, (reason: unknown) => reason);
+    });
   const location = `${request.protocol}://${request.headers.host ?? ''}${target.rawPath.replace(/\/$/, '')}/${encodeURIComponent(key)}`;
   reply.header('etag', etag).header('location', location);
   if (versionId && versionId !== 'null') reply.header('x-amz-version-id', versionId);
-  for (const [alg, value] of Object.entries(body.checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  for (const [alg, value] of Object.entries(checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
   answer(reply, fields, { bucket: target.bucket, key, etag, location });
 }
 
@@ -87,53 +82,14 @@ async function admit(form: FormHead, services: FormCall['services'], bucket: str
 }
 
 /**
- * Streams the file into the chunk store, held to the policy's size range as it goes. Its
- * size is known only at its end (fields may follow it), while receiveBody wants it up front:
- * a file that ends within the inline limit is handed to receiveBody whole (and may live in
- * the metadata row); a longer one streams through storeStream, its checksum fields verified
- * here. Memory stays bounded by the inline limit plus one piece.
+ * The file as the object layer stores it: held to the policy's size range as it goes, and
+ * ending only once the whole form has been parsed, so a body that breaks after the file
+ * fails the upload before it commits. The layer takes a body whose size shows only at its
+ * end (fields may follow the file).
  */
-async function storeFile(form: FormHead, headers: IncomingHttpHeaders, range: SizeRange, services: FormCall['services']): Promise<ReceivedBody> {
-  const declared = declaredChecksums(checksumFields(headers));
-  const source = sizeChecked(form.file, range)[Symbol.asyncIterator]();
-  try {
-    const head: Buffer[] = [];
-    let headSize = 0;
-    for (;;) {
-      if (headSize > services.config.inlineMaxBytes) return await storeLarge(head, source, declared, services);
-      const next = await source.next();
-      if (next.done) break;
-      head.push(next.value);
-      headSize += next.value.length;
-    }
-    const small = { ...checksumFields(headers), 'content-length': String(headSize) };
-    return await receiveBody(Readable.from(head), small, { mode: 'unsigned' }, services.chunks, services.config, services.writeSlots, services.hashes);
-  } catch (e) {
-    if (e instanceof S3Error) throw e;
-    // The file stream failed because the body did: the parser's verdict says why.
-    throw await form.done.then(() => e, (reason: unknown) => reason);
-  }
-}
-
-async function storeLarge(head: Buffer[], rest: AsyncIterator<Buffer>, declared: DeclaredChecksums, services: FormCall['services']): Promise<ReceivedBody> {
-  const given = Object.keys(declared.checksums) as ChecksumAlgorithm[];
-  // An algorithm named without a value is computed and stored, as PutObject does.
-  const algorithms = declared.algorithm && !given.includes(declared.algorithm) ? [...given, declared.algorithm] : given;
-  const body = await storeStream(
-    (async function* () {
-      yield* head;
-      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-    })(),
-    algorithms,
-    services.chunks,
-    services.config,
-    services.writeSlots,
-    services.hashes,
-  );
-  for (const alg of given) {
-    if (body.checksums[alg] !== declared.checksums[alg]) throw new S3Error('BadDigest', `The ${alg} you specified did not match the calculated checksum.`);
-  }
-  return body;
+async function* formFile(form: FormHead, range: SizeRange): AsyncGenerator<Buffer> {
+  yield* sizeChecked(form.file, range);
+  await form.done;
 }
 
 /** Passes the file through, refusing it as soon as it outgrows the range (reporting the

@@ -1,4 +1,4 @@
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 
 /**
  * A Range header against an object of `size` bytes → inclusive [start, end], or undefined to

@@ -1,12 +1,13 @@
 import type { S3Call } from '../services';
 import type { Target } from './addressing';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './bucket';
 import { deleteObject, getObject, headObject, putObject } from './object';
 import { listObjects, listObjectsV2 } from './list';
 import {
-  abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
+  abortMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
 } from './multipart';
+import { completeMultipartUpload } from './multipart-complete';
 import { copyObject } from './copy';
 import { deleteObjects } from './delete-objects';
 import {

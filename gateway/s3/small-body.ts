@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { S3Call } from '../services';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { BodyDigests, checksumAlgorithms, declaredChecksums, verifyChecksums } from '../body/checksums';
 
 export interface SmallBodyOptions {

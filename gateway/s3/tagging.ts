@@ -1,10 +1,10 @@
 import type { S3Call } from '../services';
 import type { Tags } from '../../metadata/store';
 import { MetadataError } from '../../metadata/store';
-import { S3Error } from './errors';
+import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
-import { parseXml, xmlDocument } from './xml';
+import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
 
 /**
@@ -167,15 +167,13 @@ export async function putBucketTagging(call: S3Call): Promise<void> {
   const { services, target, caller, reply } = call;
   await services.buckets.require(target.bucket, caller);
   const tags = parseTagging(await readSmallBody(call, { limit: TAGGING_BODY_LIMIT, checked: true }), 'bucket');
-  await services.meta.updateBucket(target.bucket, { tags: Object.keys(tags).length > 0 ? tags : null });
-  services.buckets.forget(target.bucket);
+  await services.buckets.update(target.bucket, { tags: Object.keys(tags).length > 0 ? tags : null });
   reply.code(204).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
 export async function deleteBucketTagging({ services, target, caller, reply }: S3Call): Promise<void> {
   await services.buckets.require(target.bucket, caller);
-  await services.meta.updateBucket(target.bucket, { tags: null });
-  services.buckets.forget(target.bucket);
+  await services.buckets.update(target.bucket, { tags: null });
   reply.code(204).send();
 }

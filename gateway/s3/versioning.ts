@@ -2,8 +2,8 @@ import { XMLBuilder } from 'fast-xml-parser';
 import type { S3Call } from '../services';
 import { MetadataError } from '../../metadata/store';
 import type { Bucket, MetadataStore, ObjectVersion, VersionPage, VersionSummary, VersioningStatus } from '../../metadata/store';
-import { S3Error } from './errors';
-import { isoDate, parseXml, xmlDocument } from './xml';
+import { S3Error } from '../protocol/errors';
+import { isoDate, parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
 import { ownerElement, parseEncoding, parseMaxKeys } from './list';
 
@@ -22,8 +22,7 @@ export async function putBucketVersioning(call: S3Call): Promise<void> {
   const { services, target, caller, reply } = call;
   await services.buckets.require(target.bucket, caller);
   const versioning = parseVersioningConfiguration(await readSmallBody(call, { limit: VERSIONING_BODY_LIMIT, checked: true }));
-  await services.meta.updateBucket(target.bucket, { versioning });
-  services.buckets.forget(target.bucket);
+  await services.buckets.update(target.bucket, { versioning });
   reply.send();
 }
 

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Bytes and files under a directory, as `du` would count the chunk store. */
 export async function dirUsage(dir: string): Promise<{ bytes: number; files: number }> {
@@ -26,11 +26,38 @@ export async function dirUsage(dir: string): Promise<{ bytes: number; files: num
   return { bytes, files };
 }
 
-/** Resident and peak resident memory of a process, from /proc (Linux). */
-export function processMemory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+/** The server is its whole process tree: a process and its descendants (the embedded
+ * PostgreSQL's postmaster and backends), found through /proc's parent links. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The parent pid is the 2nd field after the parenthesised command name.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+  return tree;
+}
+
+/** Proportional set size summed over a process tree: shared memory (PostgreSQL's shared
+ * buffers) counted once, split between the processes that map it. */
+export function treePss(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 export const MiB = 1024 * 1024;

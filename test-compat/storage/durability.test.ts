@@ -1,16 +1,15 @@
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { pseudoRandom, s3Client, startChildServer, startTestServer } from '../harness';
+import { pseudoRandom, s3Client, startChildServer, startTestServer, tempDataDir } from '../harness';
 import { signRequest } from '../http/signing';
 import { dirUsage, MiB } from './disk';
 
 /** Restarts, crashes and garbage collection, against real processes and real disks. */
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'rfs-durability-'));
+  dir = await tempDataDir('durability');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

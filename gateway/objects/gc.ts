@@ -2,6 +2,7 @@ import type { ChunkStore } from '../../storage-node/chunk-store';
 import type { MetadataStore } from '../../metadata/store';
 import type { FastifyBaseLogger } from 'fastify';
 import { metrics } from '../metrics';
+import { Periodic } from './periodic';
 
 const BATCH = 500;
 
@@ -11,39 +12,22 @@ const BATCH = 500;
  * before a DELETE can finish), and (3) nobody claimed it within the grace period, checked
  * by the store itself at the moment of deletion (so a PUT that just reused the chunk keeps it).
  */
-export class GarbageCollector {
+export class GarbageCollector extends Periodic<GcReport> {
   /** address → when it was first seen unreferenced, and the last pass that saw it so. */
   private readonly unreferenced = new Map<string, { since: number; pass: number }>();
   private passes = 0;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<GcReport>;
 
   constructor(
     private readonly meta: MetadataStore,
     private readonly store: ChunkStore,
     private readonly graceMs: number,
-    private readonly log?: FastifyBaseLogger,
-  ) {}
-
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      this.runOnce().catch((e) => this.log?.error({ err: e }, 'garbage collection failed'));
-    }, intervalMs);
-    this.timer.unref();
+    log?: FastifyBaseLogger,
+  ) {
+    super('garbage collection', log);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  /** One pass over the store's inventory; concurrent callers share the pass in progress. */
-  runOnce(): Promise<GcReport> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async pass(): Promise<GcReport> {
+  /** One pass over the store's inventory. */
+  protected async run(): Promise<GcReport> {
     const report: GcReport = { scanned: 0, deleted: 0, deletedBytes: 0 };
     const now = Date.now();
     const cutoff = now - this.graceMs;
@@ -76,6 +60,8 @@ export class GarbageCollector {
       if (batch.length >= BATCH) await flush();
     }
     if (batch.length > 0) await flush();
+    // Files of writes or deletes a crash interrupted are as dead as unclaimed chunks.
+    await this.store.sweepDebris(cutoff);
     // Forget candidates this pass did not see unreferenced (gone, reclaimed, or referenced):
     // memory follows the candidates, not the size of the store.
     for (const [address, entry] of this.unreferenced) if (entry.pass !== pass) this.unreferenced.delete(address);
@@ -84,6 +70,7 @@ export class GarbageCollector {
   }
 }
 
+/** What one pass did: for the log line, and for tests that run a pass and check it. */
 export interface GcReport {
   scanned: number;
   deleted: number;

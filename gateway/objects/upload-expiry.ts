@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { MetadataError, type MetadataStore } from '../../metadata/store';
+import { Periodic } from './periodic';
 
 const BATCH = 100;
 
@@ -8,35 +9,17 @@ const BATCH = 100;
  * Aborting drops the upload's parts; their chunks are then unreferenced, and the garbage
  * collector deletes them after its grace period, as it does for any unreferenced chunk.
  */
-export class UploadExpiry {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
-
+export class UploadExpiry extends Periodic<number> {
   constructor(
     private readonly meta: MetadataStore,
     private readonly maxAgeMs: number,
-    private readonly log?: FastifyBaseLogger,
-  ) {}
-
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      this.runOnce().catch((e) => this.log?.error({ err: e }, 'multipart upload expiry failed'));
-    }, intervalMs);
-    this.timer.unref();
+    log?: FastifyBaseLogger,
+  ) {
+    super('multipart upload expiry', log);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  /** One sweep; resolves with the number of uploads aborted. Concurrent callers share it. */
-  runOnce(): Promise<number> {
-    this.running ??= this.sweep().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async sweep(): Promise<number> {
+  /** One sweep; resolves with the number of uploads aborted. */
+  protected async run(): Promise<number> {
     const before = new Date(Date.now() - this.maxAgeMs);
     let aborted = 0;
     for (;;) {

@@ -1,4 +1,4 @@
-import { chunkAddress } from './address';
+import { chunkAddress } from '../../storage-node/address';
 import { Chunker, ChunkerOptions, DEFAULT_CHUNKING, chunkStream } from './chunker';
 
 /** Deterministic pseudo-random bytes (xorshift32), so boundaries can be pinned. */

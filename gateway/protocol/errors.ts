@@ -1,7 +1,8 @@
 /**
  * The one table of S3 errors: code → HTTP status and S3's message.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
- * Handlers throw `S3Error`; the fastify error handler in server.ts writes the XML.
+ * Handlers throw `S3Error`; the fastify error handler in server.ts writes the XML. It lives in
+ * protocol/, below the handlers, because auth/, body/ and objects/ throw it too.
  */
 export const S3_ERRORS = {
   AccessDenied: [403, 'Access Denied'],
@@ -59,6 +60,7 @@ export const S3_ERRORS = {
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 } as const satisfies Record<string, readonly [number, string]>;
 
+/** An S3 error code: only a code in the table type-checks, so every thrown code has its row. */
 export type S3ErrorCode = keyof typeof S3_ERRORS;
 
 /** An S3 error response. `fields` become extra XML elements (e.g. RequestTime for RequestTimeTooSkewed). */
@@ -76,6 +78,7 @@ export class S3Error extends Error {
   }
 }
 
+/** For catch blocks that pass S3's answers through and handle everything else. */
 export function isS3Error(e: unknown): e is S3Error {
   return e instanceof S3Error;
 }

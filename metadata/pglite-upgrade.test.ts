@@ -1,0 +1,62 @@
+import { mkdtemp, rm, chmod, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { openMetadata } from './open';
+
+/** Writes a metadata database as the rfs before the supervised PostgreSQL kept it (PGlite in
+ * `<data>/meta`), in a child process: PGlite cannot load inside Jest's VM. */
+async function writeOldDatabase(dir: string): Promise<{ first: string; second: string }> {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'pglite-upgrade.fixture.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`fixture failed: ${err}`);
+  return JSON.parse(out) as { first: string; second: string };
+}
+
+let data: string;
+beforeAll(async () => {
+  data = await mkdtemp(path.join(tmpdir(), 'rfs-upgrade-'));
+  await chmod(data, 0o755); // as root, PostgreSQL runs as another account and must reach it
+});
+afterAll(() => rm(data, { recursive: true, force: true }));
+
+test('Upgrade_fromPGlite: objects, versions, chunks, uploads and keys survive; PGlite files kept aside', async () => {
+  const meta = path.join(data, 'meta');
+  const { first, second } = await writeOldDatabase(meta);
+
+  const store = await openMetadata({ metaDir: meta });
+  try {
+    const current = await store.getObject('photos', 'cat.png');
+    expect(current).toMatchObject({ versionId: second, size: 300, userMetadata: { who: 'me' }, headers: { 'content-type': 'image/png' } });
+    expect(await store.getChunks(current.id, 0, 299)).toEqual([
+      expect.objectContaining({ address: 'a'.repeat(64), size: 100 }),
+      expect.objectContaining({ address: 'b'.repeat(64), size: 200 }),
+    ]);
+    const older = await store.getObject('photos', 'cat.png', first);
+    expect(Buffer.from(older.inline!).toString()).toBe('hello');
+    expect((await store.getObject('photos', '日本/ü key')).key).toBe('日本/ü key');
+    expect(await store.getBucket('photos')).toMatchObject({ versioning: 'Enabled', region: 'eu-west-1' });
+    const page = await store.listObjects({ bucket: 'photos', prefix: 'many/', delimiter: '', after: '', maxKeys: 1000 });
+    expect(page.objects).toHaveLength(1000);
+    expect(page.isTruncated).toBe(true);
+    expect((await store.listUploads({ bucket: 'photos', prefix: '', delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 10 })).uploads.map((u) => u.key)).toEqual(['half.bin']);
+    expect(await store.getAccessKey('AKOLD')).toMatchObject({ secretKey: 's3cr3t' });
+  } finally {
+    await store.close();
+  }
+  // The PGlite files are kept beside the new database until the user removes them.
+  expect(existsSync(path.join(data, 'meta-pglite', 'PG_VERSION'))).toBe(true);
+  expect((await readdir(data)).sort()).toEqual(['meta', 'meta-pglite']);
+
+  // A second start finds the PostgreSQL data dir and copies nothing again.
+  const again = await openMetadata({ metaDir: meta });
+  expect((await again.listObjects({ bucket: 'photos', prefix: 'cat', delimiter: '', after: '', maxKeys: 10 })).objects).toHaveLength(1);
+  await again.close();
+  expect((await readdir(data)).sort()).toEqual(['meta', 'meta-pglite']);
+});
