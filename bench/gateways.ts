@@ -81,11 +81,14 @@ export async function sharedDatabase(o: GatewayOptions): Promise<GatewaysResult 
   const clients: S3Http[] = [];
   let dbUrl: string | undefined;
   const redis = await ownRedisDb(o.redisUrl);
-  const forget = onInterrupt(async () => {
-    await dropDatabase(o.adminUrl, name);
-    if (typeof redis !== 'string') await redis.client.flushdb();
-    await rm(dir, { recursive: true, force: true });
-  });
+  // On an interrupt the phase's own cleanup below may not get to run: the same, on fresh connections.
+  const forget = onInterrupt(() =>
+    Promise.allSettled([
+      dropDatabase(o.adminUrl, name),
+      typeof redis === 'string' ? undefined : flushRedisDb(o.redisUrl, redis.db),
+      rm(dir, { recursive: true, force: true }),
+    ]),
+  );
   try {
     dbUrl = await createDatabase(o.adminUrl, name);
     const env: Record<string, string> = { RFS_DATABASE_URL: dbUrl, RFS_CHUNKS_DIR: path.join(dir, 'chunks') };
@@ -179,6 +182,16 @@ async function ownRedisDb(url: string): Promise<{ client: Redis; db: number } | 
   } catch (e) {
     client.disconnect();
     return `no Redis at ${url} (${(e as Error).message}); set RFS_BENCH_REDIS_URL`;
+  }
+}
+
+async function flushRedisDb(url: string, db: number): Promise<void> {
+  const client = new Redis(`${url}/${db}`, { maxRetriesPerRequest: 0 });
+  client.on('error', () => undefined);
+  try {
+    await client.flushdb();
+  } finally {
+    client.disconnect();
   }
 }
 

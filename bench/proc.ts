@@ -75,11 +75,6 @@ export function readStat(pid: number, path = `/proc/${pid}/stat`): ProcStat | un
   };
 }
 
-/** CPU seconds (user + system, all threads) the process has used so far. */
-export function readCpuSeconds(pid: number): number {
-  return readStat(pid)?.cpuSeconds ?? 0;
-}
-
 /** `root` and every live descendant, root first (one pass over /proc). */
 export function processTree(root: number): ProcStat[] {
   const children = new Map<number, ProcStat[]>();
@@ -142,9 +137,9 @@ export function readTreeMemory(root: number): TreeMemory {
   return { rootPssBytes: tree.length ? pssOf(root) : 0, childrenPssBytes, processes: tree.length };
 }
 
-/** CPU seconds of each thread of a process, by thread name (threads of one name summed). */
-export function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU seconds of each thread of a process so far, by thread id (the main thread's is the pid). */
+export function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -153,7 +148,7 @@ export function threadCpu(pid: number): Map<string, number> {
   }
   for (const tid of tids) {
     const s = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
-    if (s) out.set(s.comm, (out.get(s.comm) ?? 0) + s.cpuSeconds);
+    if (s) out.set(Number(tid), s.cpuSeconds);
   }
   return out;
 }

@@ -21,6 +21,8 @@ import { encodePath, SigV4Signer, type Credentials } from './sigv4';
  *   HEAD           + the metadata read: one row from PostgreSQL
  *   GET            + the 4 KiB body, inline in the row
  *   PUT            + body in, MD5, and the commit: a SERIALIZABLE transaction, fsynced
+ *   PUT as chunk   the same on a server with RFS_INLINE_MAX_BYTES=0: + a chunk file written
+ *                  and fsynced (with its directory) before the commit
  *
  * CPU is the server's whole process tree (rfs + its PostgreSQL), split into the two; the
  * database's transactions per request (pg_stat_database) show retries. SigV4 signing and the
@@ -30,7 +32,7 @@ import { encodePath, SigV4Signer, type Credentials } from './sigv4';
 export const SMALL_SIZE = 4 * KiB;
 export const smallKey = (i: number) => `small/${i.toString().padStart(6, '0')}`;
 
-export type RungName = 'health' | 'getMissing' | 'headMissing' | 'head' | 'get' | 'put';
+export type RungName = 'health' | 'getMissing' | 'headMissing' | 'head' | 'get' | 'put' | 'putChunk';
 
 export interface Rung extends OpsResult {
   /** Database transactions during the rung (committed, rolled back), when readable. */
@@ -54,6 +56,8 @@ export interface RequestOptions {
   concurrency: number;
   /** The server's database, for transaction counts. */
   database?: ClientConfig | string;
+  /** A second server, started with RFS_INLINE_MAX_BYTES=0 (bucket made), for the chunk rung. */
+  chunkServer?: BenchServer;
   progress: (line: string) => void;
 }
 
@@ -105,8 +109,26 @@ export async function measureRequests(o: RequestOptions): Promise<RequestCosts> 
       rungs[name] = rung;
       o.progress(`${label}: ${fmtInt(rung.opsPerSecond)} ops/s, server CPU ${fmtUs(rung.usage.serverCpuSeconds / rung.count)} per request`);
     }
+    if (o.chunkServer) {
+      rungs.putChunk = await chunkRung(o, bodies);
+      o.progress(`PUT 4 KiB as a chunk: ${fmtInt(rungs.putChunk.opsPerSecond)} ops/s, server CPU ${fmtUs(rungs.putChunk.usage.serverCpuSeconds / rungs.putChunk.count)} per request`);
+    }
     const { signSeconds, verifySeconds } = await sigv4Alone(o.root);
     return { floor, rungs: rungs as Record<RungName, Rung>, signSeconds, verifySeconds, concurrency: o.concurrency };
+  } finally {
+    client.close();
+  }
+}
+
+/** 4 KiB PUTs on the server that stores every body as a chunk file, after a warm-up. */
+async function chunkRung(o: RequestOptions, bodies: Buffer[]): Promise<Rung> {
+  const server = o.chunkServer!;
+  const client = new S3Http(server.url, o.root, o.concurrency);
+  const put = (prefix: string) => async (i: number) =>
+    expectOk(await client.request({ method: 'PUT', bucket: o.bucket, key: `${prefix}/${i}`, body: bodies[i] }), `PUT ${prefix}/${i} (chunk)`);
+  try {
+    await runOps('warm-up', [server.pid], [client], 100, o.concurrency, put('warmup-chunk'));
+    return await runOps('PUT 4 KiB as chunk', [server.pid], [client], o.count, o.concurrency, put('chunk'));
   } finally {
     client.close();
   }
@@ -180,6 +202,7 @@ export function reportRequests(c: RequestCosts, cores: number): void {
     ['GET 4 KiB', r.get, r.head, '4 KiB body out (vs HEAD)'],
     ['PUT 4 KiB', r.put, r.head, 'body in, MD5, commit (vs HEAD)'],
   ];
+  if (r.putChunk) rows.push(['PUT 4 KiB as a chunk file', r.putChunk, r.put, 'chunk file + fsyncs (vs inline PUT)']);
   const body = rows.map(([label, x, base, stage]) => {
     const p = perOp(x);
     return [
@@ -202,6 +225,7 @@ export function reportRequests(c: RequestCosts, cores: number): void {
       `exited ones included through cutime/cstime (read at the start and end of each rung, no sampling).`,
   );
   say(`  SigV4 alone, in this process: signing ${fmtUs(c.signSeconds)}, the gateway's verifier (authenticate(), no database) ${fmtUs(c.verifySeconds)} per request.`);
+  if (r.putChunk) say('  PUT 4 KiB as a chunk file: a second server started with RFS_INLINE_MAX_BYTES=0, so the body is a chunk written and fsynced (file and directory) before the metadata commit.');
   const retried = Object.values(r).reduce((a, x) => a + x.retries, 0);
   if (retried) say(`  The bench re-sent ${fmtInt(retried)} request(s) answered 500/503 (PUT: ${fmtInt(r.put.retries)}), as an SDK would; the server log below says why.`);
 
@@ -215,7 +239,7 @@ export function reportRequests(c: RequestCosts, cores: number): void {
     const restLabel = name === 'PUT' ? 'body in + MD5 + commit' : name === 'GET' ? 'body out' : 'rest';
     const parts = [['HTTP', http], ['SigV4+routing+filter', auth], ['metadata read', meta], [restLabel, rest]] as const;
     const u = x.usage;
-    const idle = 1 - u.machineBusySeconds / u.machineSeconds;
+    const idle = Math.max(0, 1 - u.machineBusySeconds / u.machineSeconds);
     const others = Math.max(0, u.machineBusySeconds - u.serverCpuSeconds - u.clientCpuSeconds) / u.machineSeconds;
     say(
       `  ${name}: ${fmtUs(p.tree)} of server CPU = ${parts.filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmtPct(v / p.tree)}`).join(', ')}; ` +

@@ -160,6 +160,23 @@ async function streams(big: S3Http, server: BenchServer, dataDir: string, sizes:
   return { command: server.command, put, get, copy };
 }
 
+/** The small-request rungs on the main server, and the chunk rung on a second one that keeps
+ * no body inline (RFS_INLINE_MAX_BYTES=0), stopped right after. */
+async function requestsPhase(server: BenchServer, sizes: Sizes): Promise<RequestCosts> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rfs-bench-chunk-'));
+  let chunkServer: BenchServer | undefined;
+  try {
+    chunkServer = await startServer(dir, ROOT, { RFS_INLINE_MAX_BYTES: '0' });
+    const c = new S3Http(chunkServer.url, ROOT, 1);
+    expectOk(await c.request({ method: 'PUT', bucket: BUCKET }), 'CreateBucket (chunk server)');
+    c.close();
+    return await measureRequests({ server, chunkServer, root: ROOT, bucket: BUCKET, count: sizes.smallOps, concurrency: CONCURRENCY, database: embeddedDatabase(server.dataDir), progress });
+  } finally {
+    await chunkServer?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------- main ----------
 
 function commandLine(): string {
@@ -227,7 +244,7 @@ async function main(): Promise<void> {
     })());
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`\n${signal}: stopping every server the bench started, dropping its database, removing ${dataDir}\n`);
-    void interruptAll()
+    interrupted = interruptAll()
       .then(cleanup)
       .finally(() => process.exit(130));
   };
@@ -265,7 +282,7 @@ async function main(): Promise<void> {
           memory.phase(`GET ${fmtSize(sizes.objectBytes)} (peak during)`, r.streams.get.usage);
         }
         if (phases.has('requests')) {
-          r.requests = await measureRequests({ server, root: ROOT, bucket: BUCKET, count: sizes.smallOps, concurrency: CONCURRENCY, database: embeddedDatabase(dataDir), progress });
+          r.requests = await requestsPhase(server, sizes);
           memory.now(`after ${fmtInt(sizes.smallOps)} each of the small requests`);
         }
         if (phases.has('multipart')) {
@@ -298,7 +315,8 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 3000));
         memory.now('idle again at the end (3 s after the last request)');
       } catch (e) {
-        say(`  the server logged (warn and above), by kind:\n${server.logSummary().join('\n')}`);
+        const log = server.logSummary();
+        if (!interrupted && log.length) say(`  the server logged (warn and above), by kind:\n${log.join('\n')}`);
         throw e;
       } finally {
         big.close();
@@ -362,7 +380,11 @@ async function main(): Promise<void> {
   say(`\nbench finished in ${elapsed().toFixed(1)} s`);
 }
 
+/** Set on SIGINT/SIGTERM: the phase in progress then fails, and must not exit before this has undone everything. */
+let interrupted: Promise<unknown> | undefined;
+
 main().catch((e) => {
+  if (interrupted) return; // it exits with 130 when done
   process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

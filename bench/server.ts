@@ -16,12 +16,13 @@ import { processTree, readStat, type ProcStat } from './proc';
 export interface BenchServer {
   url: string;
   pid: number;
+  dataDir: string;
   /** The command line that started it, for the report. */
   command: string;
   /** What the server printed after it started listening (warnings and errors; the level is
    * warn): the last 64 KiB. */
   laterOutput(): string;
-  /** Every line printed after it started listening, grouped (see `summariseLog`). */
+  /** Every line printed after it started listening, grouped by kind (level, message, error), most frequent first. */
   logSummary(limit?: number): string[];
   /** SIGKILL to the whole tree, synchronously (for an exit handler). */
   kill(): void;
@@ -115,6 +116,7 @@ export async function startServer(dataDir: string, root: Credentials, env: Recor
   const server: BenchServer = {
     url,
     pid,
+    dataDir,
     command: [path.basename(process.execPath), ...nodeArgs, path.relative(process.cwd(), main) || main].join(' '),
     laterOutput: () => later,
     logSummary: (limit = 8) => summarise(groups, limit),
@@ -156,9 +158,12 @@ export function onInterrupt(fn: () => Promise<unknown> | void): () => void {
 /** Stops every live server (SIGTERM, then SIGKILL of what is left of its tree) and runs every
  * registered undo, newest first. */
 export async function interruptAll(): Promise<void> {
+  // Taken first: stopping the servers fails the phase in progress, whose own cleanup then
+  // unregisters its undo while the process is about to exit under it.
+  const pending = [...undo].reverse();
+  undo.clear();
   await Promise.all([...live].map((s) => s.stop().catch(() => undefined)));
-  for (const fn of [...undo].reverse()) {
-    undo.delete(fn);
+  for (const fn of pending) {
     await Promise.resolve()
       .then(fn)
       .catch(() => undefined);

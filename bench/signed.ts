@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { HashPool, type HashSession } from '../gateway/body/hash-pool';
 import { KiB, MiB, RandomBytes } from './data';
 import { fmtMs, fmtPct, fmtRate, fmtRatio, fmtSize, heading, say, table } from './format';
 import { expectOk, type S3Http } from './http';
-import { PhaseMonitor, readStat, type PhaseUsage } from './proc';
+import { PhaseMonitor, threadCpu, type PhaseUsage } from './proc';
 import type { BenchServer } from './server';
 
 /**
@@ -49,17 +48,8 @@ export interface SignedResult {
   hashThreads: number;
 }
 
-function threadTimes(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const s = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
-    if (s) out.set(Number(tid), s.cpuSeconds);
-  }
-  return out;
-}
-
 function threadDelta(pid: number, before: Map<number, number>): ThreadCpu {
-  const after = threadTimes(pid);
+  const after = threadCpu(pid);
   let main = 0;
   const others: number[] = [];
   for (const [tid, t] of after) {
@@ -81,7 +71,7 @@ export async function signedPayload(server: BenchServer, client: S3Http, bucket:
   const runs: SignedRun[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const mode of round % 2 ? (['signed', 'unsigned'] as const) : (['unsigned', 'signed'] as const)) {
-      const before = threadTimes(server.pid);
+      const before = threadCpu(server.pid);
       const monitor = new PhaseMonitor(server.pid);
       const res = await client.request({
         method: 'PUT',
@@ -161,7 +151,7 @@ export function reportSigned(r: SignedResult): void {
     fmtPct(x.threads.worker / x.usage.wallSeconds),
     perMB(x.usage.clientCpuSeconds),
     fmtPct(Math.max(0, x.usage.machineBusySeconds - x.usage.serverCpuSeconds - x.usage.clientCpuSeconds) / x.usage.machineSeconds),
-    fmtPct(1 - x.usage.machineBusySeconds / x.usage.machineSeconds),
+    fmtPct(Math.max(0, 1 - x.usage.machineBusySeconds / x.usage.machineSeconds)),
   ]);
   say(
     table(
