@@ -40,7 +40,7 @@ export class MemoryLog {
   }
 }
 
-/** `count` more 4 KiB PUTs at `concurrency` (10 k; 100 k with --big), watched for memory. */
+/** `count` more 4 KiB PUTs at `concurrency` (100 k), watched for memory. */
 export async function manyPuts(server: BenchServer, client: S3Http, bucket: string, count: number, concurrency: number): Promise<OpsResult> {
   const body = new RandomBytes(9).next(4 * KiB);
   const key = (i: number) => `many/${i.toString().padStart(7, '0')}`;
@@ -158,7 +158,7 @@ export async function listing(
 
 // ---------- report ----------
 
-export function reportMemory(log: MemoryLog, note: string): void {
+export function reportMemory(log: MemoryLog): void {
   heading('Memory: PSS summed over the server process tree (rfs + its PostgreSQL)');
   const rows = log.points.map((p) => [
     p.label,
@@ -172,7 +172,7 @@ export function reportMemory(log: MemoryLog, note: string): void {
   say(table(['point', 'PSS total', 'rfs', 'PostgreSQL', 'processes', 'peak during', `target < ${fmtMiB(TARGET_BYTES)}`], rows, 'lrrrrrl'));
   const warm = log.points.slice(1).map((p) => totalPss(p.pss));
   if (warm.length > 1) {
-    say(`  once warm (every point after idle): ${fmtMiB(Math.min(...warm))} to ${fmtMiB(Math.max(...warm))} (spread ${fmtMiB(Math.max(...warm) - Math.min(...warm))}). ${note}`);
+    say(`  once warm (every point after idle): ${fmtMiB(Math.min(...warm))} to ${fmtMiB(Math.max(...warm))} (spread ${fmtMiB(Math.max(...warm) - Math.min(...warm))}).`);
   }
   say('  PSS from /proc/<pid>/smaps_rollup (shared pages divided among the processes sharing them); peaks sampled every 250 ms.');
 }

@@ -21,7 +21,7 @@
  * 4. Memory and listing (bench/memory.ts): ListObjectsV2 pages of 1,000 keys in a bucket of
  *    10 k keys against one of 1 M (rows bulk-loaded into the embedded PostgreSQL), a walk
  *    through all 1 M keys, a 2 GiB PUT; PSS of the tree at each point and its peak during,
- *    after 10 k more small PUTs (100 k with `--big`).
+ *    after 100 k more small PUTs.
  * 5. A 256 MiB single-request PUT with a signed payload against UNSIGNED-PAYLOAD, per thread,
  *    and the gateway's hash pool alone (bench/signed.ts).
  * 6. Gateways on the machine's PostgreSQL (bench/gateways.ts): one gateway against two on the
@@ -33,9 +33,10 @@
  *
  * Every ratio is against a baseline measured in the same run (the machine is shared and
  * noisy). Targets are reported, never asserted: the exit code is 0 unless something failed.
- * `--quick`: smaller everything (a smoke run). `--big`: 100 k small PUTs before the memory
- * readings instead of 10 k (adds ~3–10 minutes). `--only=a,b`: just those phases (stream, requests, multipart, memory, signed,
- * gateways, cli, stages). Every process the bench starts is stopped, on failure and Ctrl-C too.
+ * About 6–8 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
+ * everything, ~1.5 minutes (a smoke run). `--only=a,b`: just those phases (stream, requests,
+ * multipart, memory, signed, gateways, cli, stages). Every process the bench starts is
+ * stopped, on failure and on Ctrl-C too.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -86,19 +87,18 @@ interface Sizes {
   signedBytes: number;
   signedRounds: number;
   gatewayOps: number;
-  /** Small PUTs before the memory reading (--big). */
+  /** Small PUTs before the memory readings of the listing phase. */
   manyPuts: number;
 }
 
 const FULL: Sizes = {
   objectBytes: GiB, completeParts: 10_000, cliBytes: 2 * GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3,
-  listSmallKeys: 10_000, listLargeKeys: 1_000_000, listPages: 40, bigPutBytes: 2 * GiB, signedBytes: 256 * MiB, signedRounds: 3, gatewayOps: 2000, manyPuts: 10_000,
+  listSmallKeys: 10_000, listLargeKeys: 1_000_000, listPages: 40, bigPutBytes: 2 * GiB, signedBytes: 256 * MiB, signedRounds: 3, gatewayOps: 2000, manyPuts: 100_000,
 };
 const QUICK: Sizes = {
   objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2,
   listSmallKeys: 10_000, listLargeKeys: 100_000, listPages: 20, bigPutBytes: 256 * MiB, signedBytes: 64 * MiB, signedRounds: 2, gatewayOps: 500, manyPuts: 1000,
 };
-const BIG_PUTS = 100_000;
 
 // ---------- the stream phase ----------
 
@@ -194,18 +194,15 @@ function filesystemOf(dir: string): string {
   }
 }
 
-function parseArgs(args: string[]): { sizes: Sizes; big: boolean; phases: Set<Phase> } {
+function parseArgs(args: string[]): { sizes: Sizes; phases: Set<Phase> } {
   const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-  const unknown = args.filter((a) => !['--quick', '--big'].includes(a) && !a.startsWith('--only='));
+  const unknown = args.filter((a) => a !== '--quick' && !a.startsWith('--only='));
   const badPhase = only?.filter((p) => !(PHASES as readonly string[]).includes(p)) ?? [];
   if (unknown.length || badPhase.length) {
-    process.stderr.write(`unknown argument(s): ${[...unknown, ...badPhase].join(' ')}\nusage: node dist/bench/run.js [--quick] [--big] [--only=${PHASES.join(',')}]\n`);
+    process.stderr.write(`unknown argument(s): ${[...unknown, ...badPhase].join(' ')}\nusage: node dist/bench/run.js [--quick] [--only=${PHASES.join(',')}]\n`);
     process.exit(2);
   }
-  const big = args.includes('--big');
-  const base = args.includes('--quick') ? QUICK : FULL;
-  const sizes = { ...base, manyPuts: big ? BIG_PUTS : base.manyPuts };
-  return { sizes, big, phases: new Set((only ?? PHASES) as Phase[]) };
+  return { sizes: args.includes('--quick') ? QUICK : FULL, phases: new Set((only ?? PHASES) as Phase[]) };
 }
 
 interface Results {
@@ -217,16 +214,15 @@ interface Results {
   gateways?: GatewaysResult | string;
   stages?: StageResults;
   memory?: MemoryLog;
-  memoryNote: string;
   serverLog: string[];
 }
 
 async function main(): Promise<void> {
-  const { sizes, big, phases } = parseArgs(process.argv.slice(2));
+  const { sizes, phases } = parseArgs(process.argv.slice(2));
   const quick = sizes.objectBytes === QUICK.objectBytes;
   const cpus = os.cpus();
   const cores = cpus.length;
-  say(`rfs benchmark${quick ? ' (--quick)' : ''}${big ? ' (--big)' : ''}`);
+  say(`rfs benchmark${quick ? ' (--quick)' : ''}`);
   say(`command: ${commandLine()}`);
   say(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / GiB).toFixed(1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`);
   say(`phases: ${[...phases].join(', ')}`);
@@ -258,7 +254,7 @@ async function main(): Promise<void> {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const r: Results = { memoryNote: '', serverLog: [] };
+  const r: Results = { serverLog: [] };
   const onServer = ['stream', 'requests', 'multipart', 'memory', 'signed'].some((p) => phases.has(p as Phase));
   if (onServer) {
     say(`\nserver phases (data dir ${dataDir}, ${filesystemOf(dataDir)})`);
@@ -306,7 +302,6 @@ async function main(): Promise<void> {
           const b = await bigPut(server, big, BUCKET, sizes.bigPutBytes);
           progress(`PUT ${fmtSize(b.bytes)}: ${fmtRate(b.mbps)}`);
           memory.phase(`PUT ${fmtSize(b.bytes)} (peak during)`, b.usage);
-          r.memoryNote = big ? '' : `(--big: ${fmtInt(BIG_PUTS)} small PUTs instead of ${fmtInt(sizes.manyPuts)}.)`;
         }
         if (phases.has('signed')) {
           r.signed = await signedPayload(server, big, BUCKET, sizes.signedBytes, sizes.signedRounds, DEFAULTS.hashThreads);
@@ -364,7 +359,7 @@ async function main(): Promise<void> {
   if (r.streams) reportStreams(r.streams, cores);
   if (r.requests) reportRequests(r.requests, cores);
   if (r.listing) reportListing(r.listing);
-  if (r.memory) reportMemory(r.memory, r.memoryNote);
+  if (r.memory) reportMemory(r.memory);
   if (r.signed) reportSigned(r.signed);
   if (r.gateways) reportGateways(r.gateways, CONCURRENCY);
   if (r.multipart) reportMultipart(r.multipart, r.streams);
