@@ -133,7 +133,9 @@ function isFormUpload(request: FastifyRequest, target: Target): boolean {
   }
 }
 
-/** Every error as S3's XML, with S3's status; HEAD and 304 answers carry no body. */
+/** Every error as S3's XML, with S3's status; 304 answers carry no body. A HEAD answer gets
+ * the XML's Content-Length and Node sends no body: without a length, HTTP clients close the
+ * connection after every HEAD of a missing key. */
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = toS3Error(error, request.log);
   if (e.code === 'InternalError') request.log.error({ err: error }, 'internal error');
@@ -149,7 +151,7 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
   reply.code(e.status).headers(e.headers);
   // A body we did not read must not be taken for the next request on this connection.
   if (!request.raw.complete) reply.header('connection', 'close');
-  if (request.method === 'HEAD' || e.status === 304) {
+  if (e.status === 304) {
     reply.send();
     return;
   }

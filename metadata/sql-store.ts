@@ -36,6 +36,7 @@ import {
   dropVersionData,
   insertChunkRefs,
   installVersion,
+  createVersion,
   keyBytes,
   lockCurrent,
   removeCurrent,
@@ -154,8 +155,6 @@ export class SqlMetadataStore implements MetadataStore {
     return inTransaction(this.db, async (tx) => {
       const { versioning } = await bucketVersioning(tx, object.bucket);
       const key = keyBytes(object.key);
-      const current = await lockCurrent(tx, object.bucket, key);
-      checkWriteCondition(condition, current);
       if (Array.isArray(object.chunks)) {
         await insertChunkRefs(tx, object.id, object.chunks);
       } else {
@@ -167,12 +166,19 @@ export class SqlMetadataStore implements MetadataStore {
         );
         if (copied.length === 0 && object.size > 0 && !object.inline) throw new MetadataError('NoSuchKey');
       }
-      const versionId = await installVersion(tx, object.bucket, key, versioning, current, {
+      const row = {
         version_id: object.id, delete_marker: false, size: object.size, etag: object.etag, owner: object.owner,
         headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
         checksum_type: object.checksumType ?? null, tags: object.tags, part_count: null, inline_data: object.inline ?? null,
-      });
-      return { versionId };
+      };
+      // Most PUTs make a new key: the insert alone settles that (If-Match needs an existing one).
+      if (!condition.ifMatch) {
+        const created = await createVersion(tx, object.bucket, key, versioning, row);
+        if (created !== undefined) return { versionId: created };
+      }
+      const current = await lockCurrent(tx, object.bucket, key);
+      checkWriteCondition(condition, current);
+      return { versionId: await installVersion(tx, object.bucket, key, versioning, current, row) };
     });
   }
 

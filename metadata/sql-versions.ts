@@ -1,4 +1,4 @@
-import type { SqlQueryable } from './sql';
+import { type SqlQueryable, SERIALIZATION_FAILURE } from './sql';
 import { type ChunkRef, type ObjectVersion, type VersioningStatus, type WriteCondition, MetadataError } from './store';
 
 /**
@@ -98,6 +98,7 @@ export function checkWriteCondition(condition: WriteCondition, current: CurrentR
  * Makes `row` the key's current version as the bucket's versioning state says: Enabled keeps
  * the previous current version as the newest noncurrent one; unversioned and Suspended
  * buckets give the new row the null version, dropping whatever null version existed.
+ * `current` is the key's current row, locked by the caller (lockCurrent).
  */
 export async function installVersion(
   tx: SqlQueryable,
@@ -107,28 +108,58 @@ export async function installVersion(
   current: CurrentRow | undefined,
   row: NewVersionRow,
 ): Promise<string> {
-  const nullVersion = versioning !== 'Enabled';
-  if (current) {
-    if (nullVersion && current.null_version) await dropVersionData(tx, [current.version_id]);
-    else await demoteCurrent(tx, bucket, key);
+  if (!current) {
+    const created = await createVersion(tx, bucket, key, versioning, row);
+    // Another writer created the key after our look: start over and install over theirs.
+    if (created === undefined) throw Object.assign(new Error('key created concurrently'), { code: SERIALIZATION_FAILURE });
+    return created;
   }
+  const nullVersion = versioning !== 'Enabled';
+  if (nullVersion && current.null_version) await dropVersionData(tx, [current.version_id]);
+  else await demoteCurrent(tx, bucket, key);
   if (nullVersion && versioning === 'Suspended') await dropNoncurrentNull(tx, bucket, key);
-  await tx.query(
+  await writeCurrent(tx, bucket, key, nullVersion, row, 'DO UPDATE SET ' + UPDATE_ALL);
+  return nullVersion ? 'null' : row.version_id;
+}
+
+/**
+ * The first version of a key that has none: the insert itself claims the key (its primary
+ * key), so no read of the key comes first. Resolves with the S3 version id, or undefined if
+ * the key exists, and the caller then locks it and installs over it. (A read first made
+ * PostgreSQL's serializable transactions of concurrent PUTs of new keys fail each other
+ * through page-level predicate locks: 0.7 retries per PUT.) A key with no current row has no
+ * older versions either, so there is nothing else to move.
+ */
+export async function createVersion(
+  tx: SqlQueryable,
+  bucket: string,
+  key: Buffer,
+  versioning: VersioningStatus | undefined,
+  row: NewVersionRow,
+): Promise<string | undefined> {
+  const nullVersion = versioning !== 'Enabled';
+  const inserted = await writeCurrent(tx, bucket, key, nullVersion, row, 'DO NOTHING RETURNING version_id');
+  if (inserted.length === 0) return undefined;
+  return nullVersion ? 'null' : row.version_id;
+}
+
+const UPDATE_ALL = `version_id = excluded.version_id, null_version = excluded.null_version, delete_marker = excluded.delete_marker,
+  size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
+  headers = excluded.headers, user_meta = excluded.user_meta, checksums = excluded.checksums,
+  checksum_type = excluded.checksum_type, tags = excluded.tags, part_count = excluded.part_count,
+  inline_data = excluded.inline_data`;
+
+function writeCurrent(tx: SqlQueryable, bucket: string, key: Buffer, nullVersion: boolean, row: NewVersionRow, onConflict: string): Promise<unknown[]> {
+  return tx.query(
     `INSERT INTO objects (bucket, key, ${VERSION_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9::JSONB, $10::JSONB, $11::JSONB, $12, $13::JSONB, $14, $15)
-     ON CONFLICT (bucket, key) DO UPDATE SET
-       version_id = excluded.version_id, null_version = excluded.null_version, delete_marker = excluded.delete_marker,
-       size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
-       headers = excluded.headers, user_meta = excluded.user_meta, checksums = excluded.checksums,
-       checksum_type = excluded.checksum_type, tags = excluded.tags, part_count = excluded.part_count,
-       inline_data = excluded.inline_data`,
+     ON CONFLICT (bucket, key) ${onConflict}`,
     [
       bucket, key, row.version_id, nullVersion, row.delete_marker, row.size, row.etag, row.owner,
       JSON.stringify(row.headers), JSON.stringify(row.user_meta), JSON.stringify(row.checksums), row.checksum_type,
       JSON.stringify(row.tags), row.part_count, row.inline_data,
     ],
   );
-  return nullVersion ? 'null' : row.version_id;
 }
 
 /** Copies the current row into object_versions as the newest noncurrent version. The

@@ -23,7 +23,7 @@ export class MetadataUnavailable extends Error {
   }
 }
 
-const SERIALIZATION_FAILURE = '40001';
+export const SERIALIZATION_FAILURE = '40001';
 
 /** Runs a transaction, retrying the serialization failures (SQLSTATE 40001) that
  * CockroachDB returns under contention, with jittered backoff. */
