@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     writeConcurrency: int('RFS_WRITE_CONCURRENCY', 4),
     writeSlots: int('RFS_WRITE_SLOTS', 16),
     readAhead: int('RFS_READ_AHEAD', 2),
-    hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length - 1))),
+    hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
     gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
     filterRebuildMs: int('RFS_FILTER_REBUILD_SECONDS', 3600) * 1000,

@@ -182,7 +182,9 @@ export class BodyDigests {
   private md5Value: Buffer | undefined;
   private readonly digesters = new Map<ChecksumAlgorithm, Digester>();
   private readonly results = new Map<ChecksumAlgorithm, Promise<Buffer>>();
-  private readonly session?: HashSession;
+  /** One session per offloaded hash: the pool spreads them over its workers, so a signed
+   * payload's SHA-256 runs beside the MD5 instead of after it on one thread. */
+  private readonly sessions: HashSession[] = [];
 
   constructor(algorithms: Iterable<ChecksumAlgorithm>, pool?: HashPool) {
     const offloaded: HashName[] = [];
@@ -190,37 +192,37 @@ export class BodyDigests {
       if (pool && (alg === 'SHA1' || alg === 'SHA256')) offloaded.push(alg === 'SHA1' ? 'sha1' : 'sha256');
       else this.digesters.set(alg, digesterFor(alg));
     }
-    this.session = pool?.session(['md5', ...offloaded]);
+    if (pool) for (const hash of ['md5', ...offloaded] as HashName[]) this.sessions.push(pool.session([hash]));
   }
 
   update(data: Buffer): void {
     if (this.md5Value || this.results.size > 0) throw new Error('BodyDigests.update after a digest was read');
-    if (this.session) this.session.update(data);
+    if (this.sessions.length > 0) for (const s of this.sessions) s.update(data);
     else this.md5.update(data);
     for (const d of this.digesters.values()) d.update(data);
   }
 
-  /** Resolves when the hash worker has caught up enough to take more. */
-  drained(): Promise<void> {
-    return this.session?.drained() ?? Promise.resolve();
+  /** Resolves when the hash workers have caught up enough to take more. */
+  async drained(): Promise<void> {
+    for (const s of this.sessions) await s.drained();
   }
 
-  /** Collects the worker's digests; required before reading any result when offloaded. */
+  /** Collects the workers' digests; required before reading any result when offloaded. */
   async finish(): Promise<void> {
-    if (!this.session || this.md5Value) return;
-    const d = await this.session.digests();
+    if (this.sessions.length === 0 || this.md5Value) return;
+    const d = Object.assign({}, ...(await Promise.all(this.sessions.map((s) => s.digests())))) as Partial<Record<HashName, Buffer>>;
     this.md5Value = d.md5;
     if (d.sha1) this.results.set('SHA1', Promise.resolve(d.sha1));
     if (d.sha256) this.results.set('SHA256', Promise.resolve(d.sha256));
   }
 
-  /** Stops the worker's share of a body that will not be finished. */
+  /** Stops the workers' share of a body that will not be finished. */
   abort(): void {
-    if (!this.md5Value) this.session?.abort();
+    if (!this.md5Value) for (const s of this.sessions) s.abort();
   }
 
   private md5Digest(): Buffer {
-    if (this.session && !this.md5Value) throw new Error('BodyDigests: finish() first');
+    if (this.sessions.length > 0 && !this.md5Value) throw new Error('BodyDigests: finish() first');
     return (this.md5Value ??= this.md5.digest());
   }
 
