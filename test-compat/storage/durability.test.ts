@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { pseudoRandom, s3Client, startChildServer, startTestServer, tempDataDir } from '../harness';
@@ -30,6 +31,8 @@ test('Restart_betweenWriteAndRead: buckets and objects survive a clean restart',
   s3.destroy();
   await server.stop();
   expect(await server.exited).toBe(0); // SIGTERM: clean shutdown
+  // ...of the embedded PostgreSQL too: it removes its pid file only when it has stopped.
+  expect(existsSync(path.join(dir, 'meta', 'postmaster.pid'))).toBe(false);
 
   server = await startChildServer(dir);
   s3 = s3Client(server.url);
