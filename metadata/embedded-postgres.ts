@@ -70,7 +70,11 @@ export class EmbeddedPostgres {
     private readonly ownSocketDir: boolean,
     private readonly options: EmbeddedPostgresOptions,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      // A binary that cannot be run at all (missing, not executable) never exits: it fails.
+      child.once('error', (e) => (this.recentLog.push(e.message), resolve()));
+    });
     const keep = (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (!line.trim()) continue;
@@ -112,7 +116,6 @@ export class EmbeddedPostgres {
       env: postgresEnv(),
     });
     const pg = new EmbeddedPostgres(child, socketDir, own, options);
-    child.once('error', () => undefined); // reported through 'exit' and the log below
     try {
       await pg.waitUntilReady(options.startTimeoutMs ?? 60_000);
     } catch (e) {
