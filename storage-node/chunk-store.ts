@@ -18,11 +18,10 @@ export interface ChunkStore {
   get(address: string): Promise<Buffer>;
   /** Deletes the chunk only if it was not claimed at or after `claimedBefore` (ms since epoch). */
   deleteIfIdle(address: string, claimedBefore: number): Promise<boolean>;
-  /** Every chunk held, for garbage collection and scrub. */
-  inventory(): AsyncIterable<ChunkInfo>;
-  /** Removes what interrupted writes and deletes left behind, untouched since `before`
-   * (ms since the epoch); resolves with how many. GC calls it with its cutoff. */
-  sweepDebris(before: number): Promise<number>;
+  /** Every chunk held, for garbage collection and scrub. With `debrisBefore` (ms since the
+   * epoch), the same walk removes what interrupted writes and deletes left behind untouched
+   * since then; GC passes its cutoff. */
+  inventory(options?: { debrisBefore?: number }): AsyncIterable<ChunkInfo>;
   stats(): Promise<ChunkStoreStats>;
   close(): Promise<void>;
 }

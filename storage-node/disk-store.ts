@@ -57,7 +57,7 @@ export class DiskChunkStore implements ChunkStore {
     await mkdir(root, { recursive: true });
     await checkTimestampPrecision(root);
     const store = new DiskChunkStore(root, opts.compressProbeBytes ?? DEFAULT_COMPRESS_PROBE_BYTES);
-    await store.sweepDebris(Date.now() - DEBRIS_AGE_MS);
+    for await (const _ of store.walk(Date.now() - DEBRIS_AGE_MS)); // only its sweep
     return store;
   }
 
@@ -115,8 +115,15 @@ export class DiskChunkStore implements ChunkStore {
         if (isNotFound(err)) return false;
         throw err;
       }
-      if (leaseOf(await stat(aside)) < claimedBefore) {
-        await unlink(aside);
+      let lease: number;
+      try {
+        lease = leaseOf(await stat(aside));
+      } catch (err) {
+        if (isNotFound(err)) return false; // swept as debris by another process's collector
+        throw err;
+      }
+      if (lease < claimedBefore) {
+        await unlink(aside).catch(ignoreNotFound);
         return true;
       }
       // Claimed by another process between the first look and the rename: put it back,
@@ -124,14 +131,14 @@ export class DiskChunkStore implements ChunkStore {
       await link(aside, file).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
-      await unlink(aside);
+      await unlink(aside).catch(ignoreNotFound);
       return false;
     });
   }
 
-  async *inventory(): AsyncGenerator<ChunkInfo> {
+  async *inventory(options: { debrisBefore?: number } = {}): AsyncGenerator<ChunkInfo> {
     this.checkOpen();
-    for await (const file of this.leafFiles()) {
+    for await (const file of this.walk(options.debrisBefore)) {
       const { name } = file;
       if (!ADDRESS_PATTERN.test(name) || !file.path.endsWith(path.join(name.slice(0, 2), name.slice(2, 4), name))) continue;
       let info: Stats;
@@ -145,20 +152,23 @@ export class DiskChunkStore implements ChunkStore {
     }
   }
 
-  async sweepDebris(before: number): Promise<number> {
-    let removed = 0;
+  /** The files of the tree but temp files; with `debrisBefore`, temp files untouched since
+   * then (what interrupted writes and deletes left) are removed on the way, so a GC pass
+   * walks the tree once. */
+  private async *walk(debrisBefore?: number): AsyncGenerator<{ name: string; path: string }> {
     const sweep = async (file: string) => {
+      if (debrisBefore === undefined) return;
       try {
-        if ((await stat(file)).mtimeMs >= before) return;
-        await unlink(file);
-        removed++;
+        if ((await stat(file)).mtimeMs < debrisBefore) await unlink(file);
       } catch (err) {
         ignoreNotFound(err);
       }
     };
     for await (const entry of listDir(this.dir)) if (entry.name.startsWith(TEMP_PREFIX)) await sweep(path.join(this.dir, entry.name));
-    for await (const file of this.leafFiles()) if (file.name.startsWith(TEMP_PREFIX)) await sweep(file.path);
-    return removed;
+    for await (const file of this.leafFiles()) {
+      if (file.name.startsWith(TEMP_PREFIX)) await sweep(file.path);
+      else yield file;
+    }
   }
 
   async stats(): Promise<ChunkStoreStats> {

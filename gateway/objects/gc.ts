@@ -53,15 +53,15 @@ export class GarbageCollector extends Periodic<GcReport> {
       }
       batch = [];
     };
-    for await (const chunk of this.store.inventory()) {
+    // Files of writes or deletes a crash interrupted are as dead as unclaimed chunks: the
+    // same walk removes those older than the cutoff.
+    for await (const chunk of this.store.inventory({ debrisBefore: cutoff })) {
       report.scanned++;
       if (chunk.claimedAt >= cutoff) continue; // claimed recently: in use by a writer
       batch.push(chunk);
       if (batch.length >= BATCH) await flush();
     }
     if (batch.length > 0) await flush();
-    // Files of writes or deletes a crash interrupted are as dead as unclaimed chunks.
-    await this.store.sweepDebris(cutoff);
     // Forget candidates this pass did not see unreferenced (gone, reclaimed, or referenced):
     // memory follows the candidates, not the size of the store.
     for (const [address, entry] of this.unreferenced) if (entry.pass !== pass) this.unreferenced.delete(address);
