@@ -1,41 +1,22 @@
-import { Client } from 'pg';
 import { describeMetadataStore } from './store.contract';
 import { PgClient } from './pg-client';
 import { SqlMetadataStore } from './sql-store';
 import { MIGRATIONS } from './schema';
+import { createTestDatabase, withTestDatabase } from './pg.testing';
 
 /** The same contract on a real PostgreSQL server, CockroachDB's stand-in: every statement
  * SqlMetadataStore sends is in the dialect CockroachDB accepts. */
-const ADMIN_URL = process.env.RFS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const db = `rfs_test_${process.pid}`;
-
-afterAll(async () => {
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-});
+let contract: { drop(): Promise<void> } | undefined;
+afterAll(() => contract?.drop());
 
 /** A database of the test's own for `fn`, dropped afterwards whatever happens. */
-async function withDatabase(suffix: string, fn: (url: string) => Promise<void>): Promise<void> {
-  const name = `${db}_${suffix}`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  try {
-    await fn(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`));
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-}
+const withDatabase = (suffix: string, fn: (url: string) => Promise<void>) => withTestDatabase(`${db}_${suffix}`, fn);
 
 describeMetadataStore('PostgreSQL (CockroachDB-compatible SQL)', async () => {
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  return SqlMetadataStore.open(new PgClient(ADMIN_URL.replace(/\/[^/]*$/, `/${db}`)));
+  const created = await createTestDatabase(db);
+  contract = created;
+  return SqlMetadataStore.open(new PgClient(created.url));
 });
 
 /** Counts the rows a store reads, to show that listing cost follows the page, not the bucket. */

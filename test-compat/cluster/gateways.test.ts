@@ -1,6 +1,5 @@
 import http from 'node:http';
 import { rm } from 'node:fs/promises';
-import { Client } from 'pg';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -18,6 +17,7 @@ import { objectBytes, pseudoRandom, s3Client, s3Error, startChildServer, startTe
 import { signRequest } from '../http/signing';
 import { MiB } from '../storage/disk';
 import { flushRedisDb, redisDbUrl } from './redis-db';
+import { createTestDatabase } from '../../metadata/pg.testing';
 
 /**
  * Several gateways, one truth: two rfs gateways on one PostgreSQL (CockroachDB's stand-in,
@@ -25,11 +25,10 @@ import { flushRedisDb, redisDbUrl } from './redis-db';
  * both at once. The machine's PostgreSQL and Redis are shared: this suite uses a database and
  * a Redis database number of its own and never restarts either.
  */
-const ADMIN_URL = process.env.RFS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = redisDbUrl(11);
-const database = `rfs_cluster_${process.pid}`;
 const bucket = 'shared';
 
+let database: { url: string; drop(): Promise<void> };
 let chunksDir: string;
 let dataDirs: string[] = [];
 let gateways: TestServer[] = [];
@@ -38,21 +37,11 @@ let b: S3Client;
 
 /** Environment that makes a gateway a member of the cluster. */
 function clusterEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { RFS_DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`), RFS_REDIS_URL: REDIS_URL, RFS_CHUNKS_DIR: chunksDir, ...extra };
-}
-
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
+  return { RFS_DATABASE_URL: database.url, RFS_REDIS_URL: REDIS_URL, RFS_CHUNKS_DIR: chunksDir, ...extra };
 }
 
 beforeAll(async () => {
-  await admin((c) => c.query(`CREATE DATABASE ${database}`));
+  database = await createTestDatabase(`rfs_cluster_${process.pid}`);
   chunksDir = await tempDataDir('cluster-chunks');
   dataDirs = [await tempDataDir('cluster-a'), await tempDataDir('cluster-b')];
   // Both start at once on a new database: the migrations lease lets one of them migrate.
@@ -65,7 +54,7 @@ afterAll(async () => {
   a?.destroy();
   b?.destroy();
   await Promise.all(gateways.map((g) => g.close()));
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  await database?.drop();
   await flushRedisDb(11);
   await Promise.all([chunksDir, ...dataDirs].map((d) => rm(d, { recursive: true, force: true })));
 });

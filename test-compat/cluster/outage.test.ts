@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { Client } from 'pg';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { objectBytes, pseudoRandom, s3Client, s3Error, startTestServer, tempDataDir, type TestServer } from '../harness';
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy';
 import { MiB } from '../storage/disk';
 import { flushRedisDb } from './redis-db';
+import { createTestDatabase } from '../../metadata/pg.testing';
 
 /**
  * The database or Redis going away under a running gateway, simulated by cutting a TCP proxy
@@ -13,11 +13,10 @@ import { flushRedisDb } from './redis-db';
  * hang; when it is back they succeed again without restarting rfs, and nothing acknowledged is
  * lost. While Redis is gone, the gateway serves from the database.
  */
-const ADMIN_URL = process.env.RFS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = new URL(process.env.RFS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-const database = `rfs_outage_${process.pid}`;
 const bucket = 'outage';
 
+let database: { url: string; drop(): Promise<void> };
 let pgProxy: TcpProxy;
 let redisProxy: TcpProxy;
 let server: TestServer;
@@ -26,20 +25,12 @@ let s3: S3Client;
 /** Fails at the first error: the SDK would otherwise retry the 503s these tests look at. */
 let once: S3Client;
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${database}`);
-  const pg = new URL(ADMIN_URL);
+  database = await createTestDatabase(`rfs_outage_${process.pid}`);
+  const pg = new URL(database.url);
   pgProxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
   redisProxy = await startTcpProxy(REDIS.hostname, Number(REDIS.port || 6379));
   pg.port = String(pgProxy.port);
-  pg.pathname = `/${database}`;
   dataDir = await tempDataDir('outage');
   server = await startTestServer({ RFS_DATABASE_URL: pg.toString(), RFS_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/12` }, dataDir);
   s3 = s3Client(server.url);
@@ -52,7 +43,7 @@ afterAll(async () => {
   once?.destroy();
   await server?.close();
   await Promise.all([pgProxy?.close(), redisProxy?.close()]);
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await database?.drop();
   await flushRedisDb(12);
   await rm(dataDir, { recursive: true, force: true });
 });
