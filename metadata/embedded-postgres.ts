@@ -46,7 +46,7 @@ const SETTINGS: Record<string, string> = {
   max_wal_size: '256MB',
   log_min_messages: 'warning',
   log_line_prefix: '',
-  // rfs is the only client; statistics collection stays on for the planner.
+  // Huge pages buy nothing for 32 MB of shared buffers.
   huge_pages: 'off',
 };
 
@@ -153,18 +153,37 @@ export class EmbeddedPostgres {
     return new Error(`the embedded PostgreSQL in ${this.options.dataDir} ${what}${log ? `:\n  ${log}` : ''}`);
   }
 
-  /** Fast shutdown (open transactions roll back, a checkpoint is written); escalates to an
-   * immediate shutdown, then SIGKILL, if a stage outlives its timeout. */
+  /** Stops the server (see `shutDown`) and removes a socket folder of its own. */
   async stop(): Promise<void> {
-    const timeout = this.options.stopTimeoutMs ?? 15_000;
-    for (const [signal, ms] of [['SIGINT', timeout], ['SIGQUIT', 5000], ['SIGKILL', 5000]] as const) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) break;
-      this.child.kill(signal);
-      if (await within(this.exited, ms)) break;
-      this.options.log?.warn({ signal }, 'embedded PostgreSQL did not stop in time; escalating');
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      await shutDown(
+        (signal) => this.child.kill(signal),
+        (ms) => within(this.exited, ms),
+        this.options.stopTimeoutMs ?? 15_000,
+        (signal) => this.options.log?.warn({ signal }, 'embedded PostgreSQL did not stop in time; escalating'),
+      );
     }
     if (this.ownSocketDir) rmSync(this.socketDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Stops a postmaster: a fast shutdown first (open transactions roll back, a checkpoint is
+ * written), then an immediate one, then SIGKILL, each stage given its time. Resolves whether
+ * it is gone.
+ */
+async function shutDown(
+  send: (signal: NodeJS.Signals) => void,
+  goneWithin: (ms: number) => Promise<boolean>,
+  fastMs: number,
+  onSlow?: (signal: NodeJS.Signals) => void,
+): Promise<boolean> {
+  for (const [signal, ms] of [['SIGINT', fastMs], ['SIGQUIT', 5000], ['SIGKILL', 5000]] as const) {
+    send(signal);
+    if (await goneWithin(ms)) return true;
+    onSlow?.(signal);
+  }
+  return false;
 }
 
 /** uid/gid to run PostgreSQL under: none as an ordinary user; as root, the given account
@@ -218,13 +237,13 @@ async function stopOrphan(dir: string, timeoutMs: number): Promise<void> {
   const [pidLine, dataLine] = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(pidLine);
   if (!pid || !processAlive(pid) || path.resolve(dataLine ?? '') !== dir || !isPostgres(pid)) return; // stale: PostgreSQL replaces it
-  for (const [signal, ms] of [['SIGINT', timeoutMs], ['SIGQUIT', 5000], ['SIGKILL', 5000]] as const) {
-    process.kill(pid, signal);
-    const deadline = Date.now() + ms;
-    while (processAlive(pid) && Date.now() < deadline) await sleep(25);
-    if (!processAlive(pid)) return;
+  const goneWithin = async (ms: number) => {
+    for (const deadline = Date.now() + ms; processAlive(pid) && Date.now() < deadline; ) await sleep(25);
+    return !processAlive(pid);
+  };
+  if (!(await shutDown((signal) => process.kill(pid, signal), goneWithin, timeoutMs))) {
+    throw new Error(`an orphaned PostgreSQL (pid ${pid}) on ${dir} could not be stopped`);
   }
-  throw new Error(`an orphaned PostgreSQL (pid ${pid}) on ${dir} could not be stopped`);
 }
 
 function isPostgres(pid: number): boolean {
