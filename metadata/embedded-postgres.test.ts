@@ -1,4 +1,5 @@
-import { mkdtemp, rm, chmod, appendFile, stat, readFile } from 'node:fs/promises';
+import { rm, appendFile, stat, readFile } from 'node:fs/promises';
+import { tempDataDir } from './temp-dir.testing';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
@@ -7,8 +8,7 @@ import { EmbeddedPostgres } from './embedded-postgres';
 
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'rfs-pg-'));
-  await chmod(root, 0o755); // as root, PostgreSQL runs as another account and must reach it
+  root = await tempDataDir('pg');
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { tempDataDir } from './temp-dir.testing';
 import path from 'node:path';
 import { describeMetadataStore } from './store.contract';
 import { openMetadata } from './open';
@@ -8,7 +8,6 @@ let dir: string;
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describeMetadataStore('embedded PostgreSQL supervised by rfs (the default)', async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'rfs-meta-'));
-  await chmod(dir, 0o755); // as root, PostgreSQL runs as another account and must reach it
+  dir = await tempDataDir('meta');
   return openMetadata({ metaDir: path.join(dir, 'meta') });
 });

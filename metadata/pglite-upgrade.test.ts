@@ -1,14 +1,13 @@
-import { mkdtemp, rm, chmod, readdir } from 'node:fs/promises';
+import { rm, readdir } from 'node:fs/promises';
+import { tempDataDir } from './temp-dir.testing';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openMetadata } from './open';
 import { writeOldDataDir } from './pglite-old-data-dir';
 
 let data: string;
 beforeAll(async () => {
-  data = await mkdtemp(path.join(tmpdir(), 'rfs-upgrade-'));
-  await chmod(data, 0o755); // as root, PostgreSQL runs as another account and must reach it
+  data = await tempDataDir('upgrade');
 });
 afterAll(() => rm(data, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { tempDataDir } from '../metadata/temp-dir.testing';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,13 +21,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A fresh data dir under the temp dir. mkdtemp makes it 0700; under root the embedded
- * PostgreSQL runs as another account (README), which must be able to pass through it. */
-export async function tempDataDir(prefix = 'test'): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), `rfs-${prefix}-`));
-  await chmod(dir, 0o711);
-  return dir;
-}
+export { tempDataDir };
 
 export async function startTestServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? (await tempDataDir());
