@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PayloadAuth } from '../auth';
-import type { DeleteResult, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
+import type { Bucket, DeleteResult, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
 
 /**
  * The object layer: what S3 handlers call to store, copy, assemble, delete and read objects.
@@ -33,9 +33,9 @@ export interface ObjectLayer {
    * with the ETag and checksums the handler worked out from them. */
   complete(upload: Upload, parts: Pick<Part, 'partNumber' | 'etag'>[], object: { etag: string; checksums: Record<string, string> }, condition?: WriteCondition): Promise<WriteResult>;
   /** DeleteObject: removes a version or adds a delete marker (which the key filter learns). */
-  delete(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
+  delete(bucket: Bucket, key: string, versionId?: string): Promise<DeleteResult>;
   /** DeleteObjects: each target as `delete` would, in one transaction; results in order. */
-  deleteMany(bucket: string, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]>;
+  deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]>;
   /** False only when the key certainly has no current version: the filter's answer, no
    * database read. True means "ask the database". */
   mayExist(bucket: string, key: string): Promise<boolean>;

@@ -27,7 +27,7 @@ type Outcome =
  */
 export async function deleteObjects(call: S3Call): Promise<void> {
   const { services, target, caller, reply } = call;
-  await services.buckets.require(target.bucket, caller);
+  const bucket = await services.buckets.require(target.bucket, caller);
   const { quiet, objects } = parseDelete(await readSmallBody(call, { limit: DELETE_BODY_LIMIT, required: true }));
   const outcomes = new Array<Outcome>(objects.length);
   const valid: number[] = [];
@@ -38,7 +38,7 @@ export async function deleteObjects(call: S3Call): Promise<void> {
     else valid.push(i);
   });
   try {
-    const results = await services.objects.deleteMany(target.bucket, valid.map((i) => objects[i]));
+    const results = await services.objects.deleteMany(bucket, valid.map((i) => objects[i]));
     valid.forEach((i, n) => (outcomes[i] = deleted(objects[i], results[n])));
   } catch (e) {
     // The batch is one transaction: if it fails, every key in it failed.

@@ -114,8 +114,7 @@ export async function deleteObject({ services, target, caller, reply }: S3Call):
   const { bucket, key } = target;
   checkKey(key);
   const versionId = parseVersionId(target.query);
-  await services.buckets.require(bucket, caller);
-  const result = await services.objects.delete(bucket, key, versionId);
+  const result = await services.objects.delete(await services.buckets.require(bucket, caller), key, versionId);
   const named = result.versionId ?? versionId;
   if (named !== undefined) reply.header('x-amz-version-id', named);
   if (result.deleteMarker) reply.header('x-amz-delete-marker', 'true');
