@@ -6,7 +6,8 @@ import { KiB, RandomBytes } from './data';
 import { fmtInt, fmtMs, fmtRatio, fmtUs, heading, say, table } from './format';
 import { expectOk, S3Http } from './http';
 import { runOps, type OpsResult } from './ops';
-import { backendPids, createDatabase, dropDatabase, withDatabase } from './pg';
+import { backendPids, withDatabase } from './pg';
+import { createTestDatabase, dropTestDatabase } from '../metadata/pg.testing';
 import { readStat } from './proc';
 import { onInterrupt, startServer, type BenchServer } from './server';
 import type { Credentials } from './sigv4';
@@ -84,13 +85,13 @@ export async function sharedDatabase(o: GatewayOptions): Promise<GatewaysResult 
   // On an interrupt the phase's own cleanup below may not get to run: the same, on fresh connections.
   const forget = onInterrupt(() =>
     Promise.allSettled([
-      dropDatabase(o.adminUrl, name),
+      dropTestDatabase(name, o.adminUrl),
       typeof redis === 'string' ? undefined : flushRedisDb(o.redisUrl, redis.db),
       rm(dir, { recursive: true, force: true }),
     ]),
   );
   try {
-    dbUrl = await createDatabase(o.adminUrl, name);
+    dbUrl = (await createTestDatabase(name, o.adminUrl)).url;
     const env: Record<string, string> = { RFS_DATABASE_URL: dbUrl, RFS_CHUNKS_DIR: path.join(dir, 'chunks') };
     if (typeof redis !== 'string') env.RFS_REDIS_URL = `${o.redisUrl}/${redis.db}`;
     const start = async (label: string, extra: Record<string, string | undefined> = {}) => {
@@ -157,7 +158,7 @@ export async function sharedDatabase(o: GatewayOptions): Promise<GatewaysResult 
     forget();
     for (const c of clients) c.close();
     for (const s of servers) await s.stop();
-    if (dbUrl) await dropDatabase(o.adminUrl, name).catch((e: Error) => o.progress(`could not drop database ${name}: ${e.message}`));
+    if (dbUrl) await dropTestDatabase(name, o.adminUrl).catch((e: Error) => o.progress(`could not drop database ${name}: ${e.message}`));
     if (typeof redis !== 'string') {
       await redis.client.flushdb().catch(() => undefined);
       redis.client.disconnect();

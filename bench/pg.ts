@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Client, type ClientConfig } from 'pg';
+import { embeddedConnection } from '../metadata/embedded-postgres';
 
 /**
  * The bench's own connections to a server's PostgreSQL, outside the timed windows: the
@@ -9,10 +10,10 @@ import { Client, type ClientConfig } from 'pg';
  * bench's own on the machine's PostgreSQL.
  */
 
-/** The embedded PostgreSQL of a server on `dataDir` (metadata/embedded-postgres.ts: superuser
- * rfs, database postgres, port 5432 naming the socket). */
+/** The embedded PostgreSQL of a server on `dataDir` (the bench's data dirs are short enough
+ * for the socket to live in `meta/`). */
 export function embeddedDatabase(dataDir: string): ClientConfig {
-  return { host: path.join(dataDir, 'meta'), port: 5432, user: 'rfs', database: 'postgres' };
+  return embeddedConnection(path.join(dataDir, 'meta'));
 }
 
 /** Runs `fn` on a fresh connection, closed afterwards (an idle backend of the bench would
@@ -66,19 +67,6 @@ export async function bulkLoadKeys(db: Client, bucket: string, prefix: string, c
     );
   }
   await db.query('ANALYZE objects');
-}
-
-/** A database of the bench's own on a PostgreSQL server (`adminUrl` names any database the
- * user may connect to); returns its URL. */
-export async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  await withDatabase(adminUrl, (db) => db.query(`CREATE DATABASE ${name}`));
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  await withDatabase(adminUrl, (db) => db.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
 /** Server processes (backends) connected to a database now: their pids. */

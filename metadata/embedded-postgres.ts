@@ -91,7 +91,7 @@ export class EmbeddedPostgres {
 
   /** Connection settings for `pg` (Client or Pool). */
   get connection(): ClientConfig {
-    return { host: this.socketDir, port: PORT, user: DB_USER, database: DB_NAME };
+    return embeddedConnection(this.socketDir);
   }
 
   /** Initialises the data dir when new, stops an orphan, starts the server and waits until it
@@ -184,6 +184,12 @@ async function shutDown(
     onSlow?.(signal);
   }
   return false;
+}
+
+/** How to reach an embedded PostgreSQL whose socket is in `socketDir` (its data dir, unless
+ * that path is too long for a socket), from this process or another one (the bench). */
+export function embeddedConnection(socketDir: string): ClientConfig {
+  return { host: socketDir, port: PORT, user: DB_USER, database: DB_NAME };
 }
 
 /** uid/gid to run PostgreSQL under: none as an ordinary user; as root, the given account
