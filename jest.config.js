@@ -6,7 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   testMatch: compatOnly
     ? ['<rootDir>/test-compat/**/*.test.ts']
-    : ['<rootDir>/{gateway,storage-node,metadata,test-compat}/**/*.test.ts'],
+    : ['<rootDir>/{gateway,storage-node,metadata,test-compat,deploy}/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,
 };

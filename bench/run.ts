@@ -31,6 +31,9 @@
  *    process (MD5, BLAKE3, SHA-256, gear hash, LZ4, the chunk store; bench/stages.ts); PUT and
  *    GET ÷ the slowest stage a PUT needs (targets ≥ 50 % and ≥ 70 %).
  *
+ * 8. `--cluster` (not in the default run): the storage-node tier, R=3 against R=1, repair after a
+ *    node is lost, and a node's memory (bench/cluster.ts).
+ *
  * Every ratio is against a baseline measured in the same run (the machine is shared and
  * noisy). Targets are reported, never asserted: the exit code is 0 unless something failed.
  * About 6–8 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
@@ -48,7 +51,7 @@ import { crc32 } from '@node-rs/crc32';
 import { loadConfig } from '../gateway/config';
 import { GiB, MiB, randomPieces } from './data';
 import { elapsed, fmtInt, fmtRate, fmtSize, heading, mb, progress, say } from './format';
-import { gatewayOptions, reportGateways, sharedDatabase, type GatewaysResult } from './gateways';
+import { DEFAULT_ADMIN_URL, gatewayOptions, reportGateways, sharedDatabase, type GatewaysResult } from './gateways';
 import { expectOk, S3Http } from './http';
 import { bigPut, listing, manyPuts, MemoryLog, reportListing, reportMemory, type ListingResult } from './memory';
 import { awsCliUpload, awsVersion, completeMany, copyLarge, deleteMany } from './multipart';
@@ -59,6 +62,7 @@ import { measureRequests, reportRequests, smallKey, type RequestCosts } from './
 import { interruptAll, killAll, startServer, type BenchServer } from './server';
 import { reportSigned, signedPayload, type SignedResult } from './signed';
 import { measureStages, type StageResults } from './stages';
+import { clusterPhase, reportCluster, type ClusterResult, type ClusterSizes } from './cluster';
 
 const ROOT = { accessKeyId: 'RFSBENCHROOTKEY00001', secretKey: 'rfs-bench-secret-key-000000000000000000' };
 const BUCKET = 'bench';
@@ -68,7 +72,9 @@ const WARMUP_BYTES = 32 * MiB;
 const CONCURRENCY = 16;
 /** The server's defaults (RFS_WRITE_CONCURRENCY, RFS_READ_AHEAD, RFS_HASH_THREADS). */
 const DEFAULTS = loadConfig({});
-const PHASES = ['stream', 'requests', 'multipart', 'memory', 'signed', 'gateways', 'cli', 'stages'] as const;
+const PHASES = ['stream', 'requests', 'multipart', 'memory', 'signed', 'gateways', 'cli', 'stages', 'cluster'] as const;
+/** What a plain `npm run bench` runs; the cluster phase runs with `--cluster` (or `--only=cluster`). */
+const DEFAULT_PHASES = PHASES.filter((p) => p !== 'cluster');
 type Phase = (typeof PHASES)[number];
 
 interface Sizes {
@@ -89,15 +95,18 @@ interface Sizes {
   gatewayOps: number;
   /** Small PUTs before the memory readings of the listing phase. */
   manyPuts: number;
+  cluster: ClusterSizes;
 }
 
 const FULL: Sizes = {
   objectBytes: GiB, completeParts: 10_000, cliBytes: 2 * GiB, smallOps: 4000, stageBytes: 256 * MiB, logBytes: 64 * MiB, reps: 3,
   listSmallKeys: 10_000, listLargeKeys: 1_000_000, listPages: 40, bigPutBytes: 2 * GiB, signedBytes: 256 * MiB, signedRounds: 3, gatewayOps: 2000, manyPuts: 100_000,
+  cluster: { objectBytes: 256 * MiB, smallOps: 2000, repairBytes: 10 * GiB, nodeUploadBytes: 2 * GiB },
 };
 const QUICK: Sizes = {
   objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2,
   listSmallKeys: 10_000, listLargeKeys: 100_000, listPages: 20, bigPutBytes: 256 * MiB, signedBytes: 64 * MiB, signedRounds: 2, gatewayOps: 500, manyPuts: 1000,
+  cluster: { objectBytes: 64 * MiB, smallOps: 500, repairBytes: 512 * MiB, nodeUploadBytes: 256 * MiB },
 };
 
 // ---------- the stream phase ----------
@@ -196,13 +205,14 @@ function filesystemOf(dir: string): string {
 
 function parseArgs(args: string[]): { sizes: Sizes; phases: Set<Phase> } {
   const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-  const unknown = args.filter((a) => a !== '--quick' && !a.startsWith('--only='));
+  const unknown = args.filter((a) => a !== '--quick' && a !== '--cluster' && !a.startsWith('--only='));
   const badPhase = only?.filter((p) => !(PHASES as readonly string[]).includes(p)) ?? [];
   if (unknown.length || badPhase.length) {
-    process.stderr.write(`unknown argument(s): ${[...unknown, ...badPhase].join(' ')}\nusage: node dist/bench/run.js [--quick] [--only=${PHASES.join(',')}]\n`);
+    process.stderr.write(`unknown argument(s): ${[...unknown, ...badPhase].join(' ')}\nusage: node dist/bench/run.js [--quick] [--cluster] [--only=${PHASES.join(',')}]\n`);
     process.exit(2);
   }
-  return { sizes: args.includes('--quick') ? QUICK : FULL, phases: new Set((only ?? PHASES) as Phase[]) };
+  const phases: Phase[] = only ? (only as Phase[]) : args.includes('--cluster') ? ['cluster'] : [...DEFAULT_PHASES];
+  return { sizes: args.includes('--quick') ? QUICK : FULL, phases: new Set(phases) };
 }
 
 interface Results {
@@ -212,6 +222,7 @@ interface Results {
   listing?: ListingResult;
   signed?: SignedResult;
   gateways?: GatewaysResult | string;
+  cluster?: ClusterResult;
   stages?: StageResults;
   memory?: MemoryLog;
   serverLog: string[];
@@ -328,6 +339,10 @@ async function main(): Promise<void> {
     r.gateways = await sharedDatabase(gatewayOptions(ROOT, sizes.gatewayOps, CONCURRENCY, progress));
     if (typeof r.gateways === 'string') progress(r.gateways);
   }
+  if (phases.has('cluster')) {
+    say('\nstorage-node tier (storage nodes and a gateway as child processes, on the machine PostgreSQL)');
+    r.cluster = await clusterPhase(ROOT, process.env.RFS_BENCH_PG_URL || DEFAULT_ADMIN_URL, sizes.cluster, progress);
+  }
   if (phases.has('cli')) {
     const version = awsVersion();
     const cli = version ? await awsCliUpload(ROOT, sizes.cliBytes, os.tmpdir(), version) : 'aws cli not installed: phase skipped';
@@ -362,6 +377,7 @@ async function main(): Promise<void> {
   if (r.memory) reportMemory(r.memory);
   if (r.signed) reportSigned(r.signed);
   if (r.gateways) reportGateways(r.gateways, CONCURRENCY);
+  if (r.cluster) reportCluster(r.cluster, cores);
   if (r.multipart) reportMultipart(r.multipart, r.streams);
   if (r.stages) reportStages(r.stages, sizes);
   if (r.streams && r.stages) {

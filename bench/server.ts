@@ -33,9 +33,17 @@ export interface BenchServer {
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
 
-export async function startServer(dataDir: string, root: Credentials, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
+/** Starts a compiled rfs program (`script`, under dist/: the gateway by default, or the storage
+ * node) and waits for its "listening on" line. */
+export async function startServer(
+  dataDir: string,
+  root: Credentials,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  script = 'gateway/main.js',
+): Promise<BenchServer> {
   grantSearch(dataDir);
-  const main = path.resolve(__dirname, '..', 'gateway', 'main.js');
+  const main = path.resolve(__dirname, '..', script);
   const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: path.resolve(__dirname, '..', '..'),
     env: {

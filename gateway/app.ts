@@ -11,6 +11,10 @@ import { UploadExpiry } from './objects/upload-expiry';
 import { StoreObjectLayer } from './objects/store-layer';
 import { openStores, type Stores } from './stores';
 import { HashPool } from './body/hash-pool';
+import { RepairJob } from './cluster/repair';
+import { ChunkFilterUpkeep } from './cluster/chunk-filter';
+import { metrics } from './metrics';
+import { registerClusterAdmin } from './admin/cluster-admin';
 
 /** The canonical user id of the root account (S3 ids are 64 hex digits). */
 export const ROOT_OWNER = createHash('sha256').update('rfs:root').digest('hex');
@@ -21,7 +25,10 @@ export interface Rfs {
   root: RootCredentials;
   services: Services;
   gc: GarbageCollector;
+  /** With storage nodes: the job that keeps every chunk at R copies. */
+  repair?: RepairJob;
   objects: StoreObjectLayer;
+  stores: Stores;
   close(): Promise<void>;
 }
 
@@ -39,6 +46,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
   let stores: Stores | undefined;
   try {
     stores = await openStores(config, log);
+    const opened = stores;
     const { meta, chunks } = stores;
     const root = rootCredentials(config.dataDir, config.root);
     const hashes = new HashPool(config.hashThreads);
@@ -52,20 +60,36 @@ export async function startRfs(config: Config): Promise<Rfs> {
       log,
     };
     const app = buildServer(services, log);
-    const gc = new GarbageCollector(meta, chunks, config.gcGraceMs, log);
+    const gc = new GarbageCollector(meta, () => opened.chunkStores(), config.gcGraceMs, log);
+    const cluster = stores.cluster;
+    const repair = cluster && new RepairJob(meta, cluster.membership, cluster.store, {
+      mbps: config.repairMbps, rebalanceIntervalMs: config.rebalanceIntervalMs, extraCopyIdleMs: Math.min(config.gcGraceMs, 60_000), log,
+    });
+    const chunkFilter = cluster?.chunkFilter && new ChunkFilterUpkeep(cluster.chunkFilter, cluster.membership, log);
+    metrics.replicas.set(cluster ? config.replicas : 1);
+    registerClusterAdmin(app, {
+      services, bus: stores.bus, gc, cluster: cluster && repair && { ...cluster, repair },
+      isAdmin: (caller) => caller.owner === ROOT_OWNER,
+    });
     const expiry = new UploadExpiry(meta, config.multipartMaxAgeMs, log);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    const opened = stores;
     stores.whenFilterStale(() => objects.rebuildFilter());
     objects.startFilterUpkeep(config.filterRebuildMs);
     gc.start(config.gcIntervalMs);
     expiry.start(config.multipartSweepMs);
+    repair?.start(config.repairIntervalMs, true);
+    if (chunkFilter) {
+      opened.whenChunkFilterStale(() => chunkFilter.runOnce());
+      chunkFilter.start(config.filterRebuildMs, true);
+    }
     return {
-      app, url, root, services, gc, objects,
+      app, url, root, services, gc, repair, objects, stores: opened,
       async close() {
+        await chunkFilter?.stop();
+        await repair?.stop();
         await objects.stop();
         await expiry.stop();
         await gc.stop();

@@ -13,8 +13,25 @@ export interface Config {
   postgresUser?: string;
   /** Redis for the Bloom filters and cache invalidation shared by every gateway; unset: in process. */
   redisUrl?: string;
-  /** Where chunks live; several gateways may share one (a shared volume). */
+  /** Where chunks live; several gateways may share one (a shared volume). Unused with storage nodes. */
   chunksDir: string;
+  /** Set: chunks go to the storage nodes registered in the metadata store, which answer only
+   * requests that carry this secret. Unset: chunks live in `chunksDir`. */
+  clusterSecret?: string;
+  /** R: copies of each chunk across storage nodes (capped by the node count). */
+  replicas: number;
+  /** W: copies durable before a chunk write is acknowledged (≤ R). */
+  writeQuorum: number;
+  /** Storage nodes heartbeat this often; one silent for 5 heartbeats is down. */
+  nodeHeartbeatMs: number;
+  /** A node down this long no longer counts as holding its chunks: they are copied elsewhere. */
+  nodeDownAfterMs: number;
+  /** Repair and rebalance copy at most this many MB/s (0: unthrottled). */
+  repairMbps: number;
+  /** How often the repair queue is worked through. */
+  repairIntervalMs: number;
+  /** A full rebalance pass at least this often (membership changes start one at once). */
+  rebalanceIntervalMs: number;
   /** Connections to the metadata database per gateway. */
   databasePoolSize: number;
   /** Base domain for virtual-hosted-style requests (`bucket.<domain>`); path-style always works. */
@@ -65,6 +82,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     postgresUser: env.RFS_POSTGRES_USER || undefined,
     redisUrl: env.RFS_REDIS_URL || undefined,
     chunksDir: path.resolve(env.RFS_CHUNKS_DIR || path.join(dataDir, 'chunks')),
+    clusterSecret: env.RFS_CLUSTER_SECRET || undefined,
+    replicas: Math.max(1, int('RFS_REPLICAS', 3)),
+    writeQuorum: 0, // below: defaults to replicas
+    nodeHeartbeatMs: Math.max(0.1, int('RFS_NODE_HEARTBEAT_SECONDS', 2)) * 1000,
+    nodeDownAfterMs: int('RFS_NODE_DOWN_AFTER', 600) * 1000,
+    repairMbps: int('RFS_REPAIR_MBPS', 50),
+    repairIntervalMs: Math.max(0.1, int('RFS_REPAIR_INTERVAL_SECONDS', 10)) * 1000,
+    rebalanceIntervalMs: int('RFS_REBALANCE_INTERVAL_SECONDS', 3600) * 1000,
     databasePoolSize: Math.max(1, int('RFS_DATABASE_POOL_SIZE', 16)),
     domain: env.RFS_DOMAIN || undefined,
     region: env.RFS_REGION || 'us-east-1',
@@ -87,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     multipartMinPartBytes: int('RFS_MULTIPART_MIN_PART_BYTES', 5 * 1024 * 1024),
     logLevel: env.RFS_LOG_LEVEL || 'info',
   };
+  config.writeQuorum = Math.max(1, int('RFS_WRITE_QUORUM', config.replicas));
+  if (config.writeQuorum > config.replicas) throw new Error('RFS_WRITE_QUORUM must not exceed RFS_REPLICAS');
   if (config.inlineMaxBytes >= config.chunking.minSize) {
     throw new Error('RFS_INLINE_MAX_BYTES must be below RFS_CHUNK_MIN_BYTES (an inline object is a single chunk)');
   }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { redisErrors } from '../metadata/redis-bloom';
 
 /** Prometheus metrics, served at /_rfs/metrics (an underscore can never start a bucket name). */
@@ -17,5 +17,18 @@ export const metrics = {
   gcDeletedChunks: new Counter({ name: 'rfs_gc_deleted_chunks_total', help: 'Chunks deleted by garbage collection', registers: [registry] }),
   gcDeletedBytes: new Counter({ name: 'rfs_gc_deleted_bytes_total', help: 'Stored bytes freed by garbage collection', registers: [registry] }),
   metadataUnavailable: new Counter({ name: 'rfs_metadata_unavailable_total', help: 'Requests answered 503 because the metadata database could not be reached', registers: [registry] }),
+  // The storage-node tier (gateway/cluster/).
+  underReplicatedWrites: new Counter({ name: 'rfs_under_replicated_writes_total', help: 'Chunks acknowledged with fewer than R replicas (W reached), queued for repair', registers: [registry] }),
+  readRepairs: new Counter({ name: 'rfs_read_repairs_total', help: 'Replicas found missing or corrupt by a read and put back', registers: [registry] }),
+  hedgedReads: new Counter({ name: 'rfs_hedged_reads_total', help: 'Chunk reads sent to a second replica because the first was slower than its p95', registers: [registry] }),
+  replicasMissing: new Gauge({ name: 'rfs_replicas_missing', help: 'Chunks queued for repair (fewer than R good replicas)', registers: [registry] }),
+  repairCopiedChunks: new Counter({ name: 'rfs_repair_copied_chunks_total', help: 'Replicas copied by repair and rebalance', registers: [registry] }),
+  repairCopiedBytes: new Counter({ name: 'rfs_repair_copied_bytes_total', help: 'Bytes copied by repair and rebalance', registers: [registry] }),
+  rebalanceDeletedChunks: new Counter({ name: 'rfs_rebalance_deleted_chunks_total', help: 'Extra replicas deleted once R good copies existed on their placement targets', registers: [registry] }),
+  gcScannedChunks: new Counter({ name: 'rfs_gc_scanned_chunks_total', help: 'Chunks looked at by garbage collection', registers: [registry] }),
+  jobRunning: new Gauge({ name: 'rfs_job_running', help: 'Whether this process is running the cluster job now', labelNames: ['task'], registers: [registry] }),
+  nodes: new Gauge({ name: 'rfs_nodes', help: 'Storage nodes by state, as this gateway sees them', labelNames: ['state'], registers: [registry] }),
+  objectsBytes: new Gauge({ name: 'rfs_objects_bytes', help: 'Bytes of every object version stored, before dedup and compression (set by each GC pass)', registers: [registry] }),
+  replicas: new Gauge({ name: 'rfs_replicas', help: 'Configured replicas per chunk (R)', registers: [registry] }),
 };
 registry.registerMetric(redisErrors);

@@ -115,6 +115,36 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        PRIMARY KEY (upload_id, part_number)
      )`,
   ],
+  // The storage-node tier (metadata/cluster-store.ts): membership, the queue of chunks missing
+  // a replica, and the lease rows that keep each cluster job in one place at a time. Times
+  // are the database's (now()), so nodes and gateways whose clocks differ agree on them.
+  [
+    `CREATE TABLE IF NOT EXISTS storage_nodes (
+       id TEXT PRIMARY KEY,
+       url TEXT NOT NULL,
+       zone TEXT NOT NULL,
+       capacity_bytes INT8 NOT NULL,
+       free_bytes INT8 NOT NULL,
+       state TEXT NOT NULL,
+       last_seen TIMESTAMPTZ NOT NULL,
+       joined_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `CREATE TABLE IF NOT EXISTS chunk_repairs (
+       address TEXT PRIMARY KEY,
+       reason TEXT NOT NULL,
+       queued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+       attempts INT8 NOT NULL DEFAULT 0,
+       due TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `CREATE INDEX IF NOT EXISTS chunk_repairs_by_due ON chunk_repairs (due)`,
+    `CREATE TABLE IF NOT EXISTS job_leases (
+       name TEXT PRIMARY KEY,
+       holder TEXT NOT NULL,
+       expires TIMESTAMPTZ NOT NULL,
+       started TIMESTAMPTZ NOT NULL,
+       progress JSONB NOT NULL
+     )`,
+  ],
 ];
 
 /** How long a migrations lease lasts unless renewed: a gateway that died mid-migration holds

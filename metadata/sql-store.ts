@@ -47,12 +47,18 @@ import {
 import * as uploads from './sql-uploads';
 import { type Cursor, cursorAfter, nextKey, walk } from './sql-walk';
 import { randomUUID } from 'node:crypto';
+import { ClusterStore } from './cluster-store';
 
 
 
 /** MetadataStore on any PostgreSQL-wire database (PGlite, PostgreSQL, CockroachDB). */
 export class SqlMetadataStore implements MetadataStore {
-  private constructor(private readonly db: SqlClient) {}
+  /** Membership, repair queue and job leases of the storage-node tier. */
+  readonly cluster: ClusterStore;
+
+  private constructor(private readonly db: SqlClient) {
+    this.cluster = new ClusterStore(db);
+  }
 
   static async open(db: SqlClient): Promise<SqlMetadataStore> {
     await migrate(db);
@@ -391,6 +397,13 @@ export class SqlMetadataStore implements MetadataStore {
       [addresses],
     );
     return rows.map((r) => r.address);
+  }
+
+  async objectBytes(): Promise<number> {
+    const [row] = await this.db.query<{ n: string }>(
+      'SELECT (SELECT COALESCE(sum(size), 0) FROM objects) + (SELECT COALESCE(sum(size), 0) FROM object_versions) AS n',
+    );
+    return Number(row.n);
   }
 
   async close(): Promise<void> {

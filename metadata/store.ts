@@ -1,7 +1,8 @@
+import type { ClusterStore } from './cluster-store';
+
 /**
  * The seam between the gateway and the metadata database. The gateway imports only this
- * interface; `SqlMetadataStore` implements it on any PostgreSQL-wire database, and on the
- * embedded default it runs inside a worker thread behind `WorkerMetadataStore`.
+ * interface; `SqlMetadataStore` implements it on any PostgreSQL-wire database.
  */
 export interface MetadataStore {
   createBucket(bucket: { name: string; owner: string; region: string }): Promise<void>;
@@ -84,6 +85,11 @@ export interface MetadataStore {
 
   /** Of the given chunk addresses, those some object version or part still references (for GC). */
   referencedChunks(addresses: string[]): Promise<string[]>;
+  /** Bytes of every object version (what users stored, before dedup and compression). A scan:
+   * for a gauge refreshed now and then, not per request. */
+  objectBytes(): Promise<number>;
+  /** Membership, repair queue and job leases of the storage-node tier. */
+  readonly cluster: ClusterStore;
   close(): Promise<void>;
 }
 

@@ -160,6 +160,109 @@ describe('DiskChunkStore on disk', () => {
     expect(listed).toEqual([address]);
   });
 
+  const listInventory = async (options: Parameters<DiskChunkStore['inventory']>[0] = {}) => {
+    const out: string[] = [];
+    for await (const info of store.inventory(options)) out.push(info.address);
+    return out;
+  };
+
+  it('inventories in address order, after a cursor, and by prefix', async () => {
+    const chunks = Array.from({ length: 60 }, () => randomBytes(64));
+    await Promise.all(chunks.map((c) => store.put(chunkAddress(c), c)));
+    const sorted = chunks.map((c) => chunkAddress(c)).sort();
+    expect(await listInventory()).toEqual(sorted);
+    for (const after of [sorted[0], sorted[25], sorted[59], sorted[30].slice(0, 1), sorted[30].slice(0, 3), sorted[30].slice(0, 5), '', 'f'.repeat(64)]) {
+      expect(await listInventory({ after })).toEqual(sorted.filter((a) => a > after));
+    }
+    for (const prefix of [sorted[40].slice(0, 1), sorted[40].slice(0, 2), sorted[40].slice(0, 3), sorted[40].slice(0, 4), sorted[40].slice(0, 7), sorted[40], '']) {
+      expect(await listInventory({ prefix })).toEqual(sorted.filter((a) => a.startsWith(prefix)));
+    }
+    const prefix = sorted[10].slice(0, 1);
+    const inPrefix = sorted.filter((a) => a.startsWith(prefix));
+    expect(await listInventory({ prefix, after: inPrefix[0] })).toEqual(inPrefix.slice(1));
+    expect(await listInventory({ prefix: 'ab', after: 'ac' })).toEqual([]);
+    await expect(listInventory({ prefix: 'XY' })).rejects.toThrow(TypeError);
+    await expect(listInventory({ after: '0'.repeat(65) })).rejects.toThrow(TypeError);
+  });
+
+  it('sweeps debris only in the subtrees an inventory walks', async () => {
+    const old = new Date(Date.now() - 60_000);
+    const debris = ['00/11/.tmp-a', 'ff/ee/.tmp-b', '.tmp-root'];
+    for (const d of debris) {
+      await mkdir(path.dirname(path.join(dir, d)), { recursive: true });
+      await writeFile(path.join(dir, d), 'left over');
+      await utimes(path.join(dir, d), old, old);
+    }
+    const exists = async (d: string) => stat(path.join(dir, d)).then(() => true, () => false);
+    await listInventory({ prefix: 'ff', debrisBefore: Date.now() });
+    expect(await Promise.all(debris.map(exists))).toEqual([true, false, true]);
+    await listInventory({ after: '00ff', debrisBefore: Date.now() }); // 00/11 sorts before the cursor
+    expect(await Promise.all(debris.map(exists))).toEqual([true, false, true]);
+    await listInventory({ debrisBefore: old.getTime() - 1000 }); // not older than the cutoff
+    expect(await Promise.all(debris.map(exists))).toEqual([true, false, true]);
+    await listInventory({ debrisBefore: Date.now() });
+    expect(await Promise.all(debris.map(exists))).toEqual([false, false, false]);
+  });
+
+  it('stats a chunk from its inode and header', async () => {
+    const raw = randomBytes(1000);
+    const text = logLines(200_000);
+    const before = Date.now();
+    await store.put(chunkAddress(raw), raw);
+    await store.put(chunkAddress(text), text);
+    const rawStat = await store.stat(chunkAddress(raw));
+    expect(rawStat).toMatchObject({ storedBytes: 1000 + CHUNK_HEADER_BYTES, logicalBytes: 1000 });
+    expect(rawStat!.claimedAt).toBeGreaterThanOrEqual(before);
+    expect(rawStat!.claimedAt).toBeLessThanOrEqual(Date.now());
+    const textStat = await store.stat(chunkAddress(text));
+    expect(textStat).toMatchObject({ storedBytes: (await stat(fileOf(chunkAddress(text)))).size, logicalBytes: 200_000 });
+    expect(textStat!.storedBytes).toBeLessThan(100_000);
+    expect(await store.stat(chunkAddress(randomBytes(5)))).toBeUndefined();
+    expect(await store.has(chunkAddress(raw))).toBe(true);
+    expect(await store.has(chunkAddress(randomBytes(5)))).toBe(false);
+    await expect(store.stat('nope')).rejects.toThrow(TypeError);
+  });
+
+  it('sets a corrupt chunk aside, so the next put stores it afresh', async () => {
+    const data = randomBytes(20_000);
+    const address = chunkAddress(data);
+    await store.put(address, data);
+    const file = await readFile(fileOf(address));
+    file[500] ^= 1;
+    await writeFile(fileOf(address), file);
+    await expect(store.get(address)).rejects.toBeInstanceOf(ChunkCorruptError);
+    const leaf = await readdir(path.dirname(fileOf(address)));
+    expect(leaf).toHaveLength(1);
+    expect(leaf[0]).toMatch(/^\.tmp-corrupt-/);
+    await expect(store.get(address)).rejects.toMatchObject({ name: 'ChunkNotFoundError' });
+    expect(await store.claim(address)).toBe(false);
+    expect(await store.put(address, data)).toBe(true);
+    expect((await store.get(address)).equals(data)).toBe(true);
+    await listInventory({ debrisBefore: Date.now() + 1 });
+    expect(await readdir(path.dirname(fileOf(address)))).toEqual([address]);
+  });
+
+  it('tells listeners about chunk files appearing and disappearing, before and after', async () => {
+    const events: string[] = [];
+    const stop = store.onChange({
+      begin: (a) => events.push(`begin ${a.slice(0, 6)}`),
+      end: (a, before, after) => events.push(`end ${a.slice(0, 6)} ${before?.logicalBytes ?? '-'} ${after?.logicalBytes ?? '-'}`),
+    });
+    const data = randomBytes(300);
+    const a = chunkAddress(data).slice(0, 6);
+    await store.put(chunkAddress(data), data);
+    await store.put(chunkAddress(data), data); // held: no change
+    await store.claim(chunkAddress(data));
+    expect(await store.deleteIfIdle(chunkAddress(data), Date.now() - 60_000)).toBe(false); // claimed since: no change
+    expect(await store.deleteIfIdle(chunkAddress(data), Date.now() + 1)).toBe(true);
+    await store.put(chunkAddress(data), data);
+    await writeFile(fileOf(chunkAddress(data)), 'garbage');
+    await expect(store.get(chunkAddress(data))).rejects.toBeInstanceOf(ChunkCorruptError);
+    stop();
+    await store.put(chunkAddress(data), data);
+    expect(events).toEqual([`begin ${a}`, `end ${a} - 300`, `begin ${a}`, `end ${a} 300 -`, `begin ${a}`, `end ${a} - 300`, `begin ${a}`, `end ${a} 0 -`]);
+  });
+
   it('refuses use after close', async () => {
     const data = randomBytes(10);
     await store.close();

@@ -5,14 +5,21 @@
  *
  *   PUT    /chunks/<address>            body: the chunk's bytes. 201 stored, 200 already held
  *                                       (lease renewed either way); 400 AddressMismatch when
- *                                       BLAKE3(body) is not the address; 507 InsufficientStorage.
- *   GET    /chunks/<address>            200 the verified bytes; `Range: bytes=a-b` → 206 that
- *                                       slice; 404 NotFound; 422 ChunkCorrupt (the node set the
+ *                                       BLAKE3(body) is not the address; 413 TooLarge past the
+ *                                       node's chunk limit; 507 InsufficientStorage.
+ *   GET    /chunks/<address>            200 the verified bytes; `Range: bytes=a-b` (or `a-`,
+ *                                       `-n`) → 206 that slice, 416 InvalidRange past the end;
+ *                                       404 NotFound; 422 ChunkCorrupt (the node set the
  *                                       bad file aside: repair it from another replica).
  *   HEAD   /chunks/<address>            200 with CLAIMED_AT_HEADER and STORED_BYTES_HEADER; 404.
  *   POST   /chunks/<address>/claim      renews the lease → { held: boolean }.
- *   DELETE /chunks/<address>?idleMs=N   deletes only if unclaimed for N ms by the node's own
- *                                       clock → { deleted: boolean }.
+ *   DELETE /chunks/<address>?claimedBefore=T
+ *                                       deletes only if not claimed at or after T, a time in
+ *                                       the node's own clock → { deleted: boolean }. (Not a
+ *                                       duration "idle for N ms": the node would measure it
+ *                                       from the request's arrival, moving the cutoff later by
+ *                                       the request's travel and queueing, so a claim made
+ *                                       after the caller's cutoff could still lose its chunk.)
  *   POST   /holding                     { addresses: string[] (≤ HOLDING_MAX), claim?: boolean }
  *                                       → { held: boolean[] }, in order; with claim, the held
  *                                       ones have their leases renewed.
@@ -25,8 +32,9 @@
  *
  * Every request but /health and /metrics carries `authorization: Bearer <cluster secret>`
  * (401 otherwise). Every response carries NODE_TIME_HEADER, the node's clock, so the client
- * turns the node's lease times into its own clock: clocks may differ by minutes, and leases
- * compare only times taken on one clock. Errors are JSON `{ error: <code>, message }`.
+ * turns the node's lease times into its own clock and its cutoffs into the node's: clocks may
+ * differ by minutes, and leases compare only times taken on one clock. Errors are JSON
+ * `{ error: <code>, message }`.
  */
 
 export const NODE_TIME_HEADER = 'x-rfs-node-time';
@@ -61,4 +69,13 @@ export interface NodeStatus {
   counting: boolean;
 }
 
-export type NodeErrorCode = 'Unauthorized' | 'NotFound' | 'AddressMismatch' | 'InsufficientStorage' | 'ChunkCorrupt' | 'BadRequest';
+export type NodeErrorCode =
+  | 'Unauthorized'
+  | 'NotFound'
+  | 'AddressMismatch'
+  | 'InsufficientStorage'
+  | 'ChunkCorrupt'
+  | 'BadRequest'
+  | 'TooLarge'
+  | 'InvalidRange'
+  | 'InternalError';

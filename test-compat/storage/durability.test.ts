@@ -101,7 +101,7 @@ test('GC_race: a chunk reclaimed by a PUT while GC runs is never deleted under i
     const chunks = (await dirUsage(path.join(dir, 'chunks'))).files;
     await s3.send(new PutObjectCommand({ Bucket: 'race', Key: 'a', Body: 'x' })); // drops every chunk reference
     await new Promise((r) => setTimeout(r, 1100));
-    expect((await gc.runOnce()).deleted).toBe(0); // first seen unreferenced: not yet past the grace period
+    expect((await gc.runOnce())!.deleted).toBe(0); // first seen unreferenced: not yet past the grace period
     await new Promise((r) => setTimeout(r, 1100));
 
     // A new PUT of the same bytes claims the first chunks again, then pauses mid-body.
@@ -116,7 +116,7 @@ test('GC_race: a chunk reclaimed by a PUT while GC runs is never deleted under i
     });
     await new Promise<void>((resolve) => req.write(data.subarray(0, 9 * MiB), () => resolve()));
     await new Promise((r) => setTimeout(r, 500)); // let the server cut and claim those chunks
-    const report = await gc.runOnce();
+    const report = (await gc.runOnce())!;
     // The unclaimed tail was collected; the reclaimed head was not.
     expect(report.deleted).toBeGreaterThan(0);
     expect(report.deleted).toBeLessThan(chunks);
