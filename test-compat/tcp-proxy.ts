@@ -7,6 +7,8 @@ export interface TcpProxy {
   cut(): void;
   /** Ends the outage: new connections reach the target again. */
   restore(): void;
+  /** Holds every piece of the target's answers this long before passing it on (a slow server). */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let down = false;
+  let delayMs = 0;
   const open = new Set<net.Socket>();
   const destroyAll = () => {
     for (const socket of open) socket.destroy();
@@ -34,7 +37,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       open.add(socket);
       socket.on('error', drop).on('close', drop);
     }
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (piece: Buffer) => {
+      if (delayMs === 0) return void client.write(piece);
+      upstream.pause();
+      setTimeout(() => {
+        client.write(piece);
+        upstream.resume();
+      }, delayMs);
+    });
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   return {
@@ -45,6 +57,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     restore: () => {
       down = false;
+    },
+    delay: (ms: number) => {
+      delayMs = ms;
     },
     close: () => {
       destroyAll();

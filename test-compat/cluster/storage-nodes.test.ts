@@ -1,4 +1,5 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createTestDatabase } from '../../metadata/pg.testing';
@@ -9,6 +10,7 @@ import { signRequest } from '../http/signing';
 import { MiB } from '../storage/disk';
 import { nodeGatewayEnv, startTestNode, type TestNode } from './nodes';
 import { flushRedisDb, redisDbUrl } from './redis-db';
+import { metrics as nodeMetrics } from '../../storage-node/metrics';
 
 /**
  * The storage-node tier through a real gateway: four storage nodes (zones a, b, c, c) over
@@ -59,6 +61,8 @@ async function newChunks(put: () => Promise<unknown>): Promise<string[]> {
   return [...(await holders()).keys()].filter((a) => !before.has(a));
 }
 
+const chunkFile = (node: TestNode, address: string) => path.join(node.dir, 'chunks', address.slice(0, 2), address.slice(2, 4), address);
+
 const repair = () => gateway.rfs!.repair!.runOnce();
 const alive = () => gateway.rfs!.stores.cluster!.membership.all().filter((n) => n.alive).map((n) => n.id).sort();
 
@@ -100,12 +104,20 @@ test('Nodes_roundTrip: every chunk of an object is on 3 nodes in 3 zones, the on
   }
 });
 
-test('Nodes_dedup: the same bytes under another key add no chunk to any node', async () => {
+/** Chunk PUTs the nodes (all in this process, one metrics registry) have answered. */
+async function chunkPuts(): Promise<number> {
+  return (await nodeMetrics.requests.get()).values.filter((v) => v.labels.op === 'put').reduce((n, v) => n + v.value, 0);
+}
+
+test('Nodes_dedup: the same bytes under another key add no chunk to any node, and are not even sent (the Redis chunk filter)', async () => {
   const body = pseudoRandom(4 * MiB, 2);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dup-1', Body: body }));
   const before = await holders();
+  const puts = await chunkPuts();
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dup-2', Body: body }));
   expect(await holders()).toEqual(before);
+  // Every replica already held each chunk: the gateway asked (renewing the leases) instead.
+  expect(await chunkPuts()).toBe(puts);
   expect((await objectBytes(s3, bucket, 'dup-2')).equals(body)).toBe(true);
 });
 
@@ -137,6 +149,25 @@ test('Nodes_corruptReplica: a chunk file damaged on disk still reads right, and 
     }
     return true;
   });
+});
+
+test('Nodes_scrub: a chunk file corrupted on disk is found by scrub on its node and replaced from a good replica', async () => {
+  const body = pseudoRandom(2 * MiB, 8);
+  const chunks = await newChunks(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'scrubbed', Body: body })));
+  const address = chunks[0];
+  const node = nodes.find((n) => n.running && existsSync(chunkFile(n, address)))!;
+  const file = chunkFile(node, address);
+  const good = await readFile(file);
+  const bad = Buffer.from(good);
+  bad[bad.length - 1] ^= 0xff; // one flipped bit's worth of rot, same size
+  await writeFile(file, bad);
+  const report = await node.node.scrub();
+  expect(report.corrupt).toBe(1);
+  expect(existsSync(file)).toBe(false); // set aside, and queued for repair
+  await repair();
+  expect((await readFile(file)).equals(good)).toBe(true);
+  expect((await node.node.store.get(address)).length).toBeGreaterThan(0);
+  expect((await objectBytes(s3, bucket, 'scrubbed')).equals(body)).toBe(true);
 });
 
 test('Nodes_gc: deleting the objects frees their chunks on every node', async () => {
