@@ -8,7 +8,8 @@ import { migrate } from '../metadata/schema';
 import type { NodeConfig } from './config';
 import { DiskChunkStore } from './disk-store';
 import { metrics } from './metrics';
-import { scrubPass } from './scrub';
+import { scrubPass, type ScrubReport } from './scrub';
+import { ClusterJob } from '../metadata/cluster-job';
 import { buildNodeServer, type NodeServer } from './server';
 
 export interface StorageNode {
@@ -16,8 +17,9 @@ export interface StorageNode {
   url: string;
   server: NodeServer;
   store: DiskChunkStore;
-  /** Runs one scrub pass now (tests; the node runs them every scrub interval). */
-  scrub(): ReturnType<typeof scrubPass>;
+  /** Runs one scrub pass now (tests; the node runs them every scrub interval); undefined if
+   * another process holds this node's scrub lease. */
+  scrub(): Promise<ScrubReport | undefined>;
   stop(): Promise<void>;
 }
 
@@ -66,25 +68,31 @@ export async function startStorageNode(config: NodeConfig, log: Logger = pino({ 
       });
     }, config.heartbeatMs);
 
+    // Under a lease row like every cluster job: its progress shows in the admin status, and two
+    // processes started on one directory by mistake do not both scrub it.
+    const scrubJob = new ClusterJob(cluster, `scrub:${id}`, 0);
     const scrub = () =>
-      scrubPass(store, {
-        mbps: config.scrubMbps,
-        onCorrupt: async (a) => {
-          metrics.corruptChunks.inc();
-          await queueRepair(a, 'scrub found it corrupt');
-        },
-        onChecked: (bytes) => {
-          metrics.scrubCheckedChunks.inc();
-          metrics.scrubCheckedBytes.inc(bytes);
-        },
-      }, () => stopping);
+      scrubJob.run((run) =>
+        scrubPass(store, {
+          mbps: config.scrubMbps,
+          onCorrupt: async (a) => {
+            metrics.corruptChunks.inc();
+            await queueRepair(a, 'scrub found it corrupt');
+          },
+          onChecked: (bytes, report) => {
+            metrics.scrubCheckedChunks.inc();
+            metrics.scrubCheckedBytes.inc(bytes);
+            run.progress({ ...report });
+          },
+        }, () => stopping),
+      );
     let scrubbing: Promise<unknown> = Promise.resolve();
     let scrubTimer: NodeJS.Timeout | undefined;
     const scheduleScrub = () => {
       if (config.scrubMbps <= 0 || stopping) return;
       scrubTimer = setTimeout(() => {
         scrubbing = scrub()
-          .then((report) => report.corrupt > 0 && log.warn(report, 'scrub found corrupt chunks; queued for repair'))
+          .then((report) => report && report.corrupt > 0 && log.warn(report, 'scrub found corrupt chunks; queued for repair'))
           .catch((e: unknown) => log.error({ err: e }, 'scrub failed'))
           .finally(scheduleScrub);
       }, config.scrubIntervalMs);

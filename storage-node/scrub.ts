@@ -7,7 +7,8 @@ export interface ScrubOptions {
   mbps: number;
   /** A chunk failed its hash: the store has set the file aside; get a good copy back. */
   onCorrupt(address: string): Promise<void>;
-  onChecked?(storedBytes: number): void;
+  /** After each chunk: its stored bytes, and the pass so far. */
+  onChecked?(storedBytes: number, report: ScrubReport): void;
 }
 
 export interface ScrubReport {
@@ -38,7 +39,7 @@ export async function scrubPass(store: DiskChunkStore, opts: ScrubOptions, stopp
     }
     report.checked++;
     report.checkedBytes += chunk.storedBytes;
-    opts.onChecked?.(chunk.storedBytes);
+    opts.onChecked?.(chunk.storedBytes, report);
   }
   return report;
 }

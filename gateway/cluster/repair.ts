@@ -53,6 +53,8 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
   private readonly job: ClusterJob;
   private rebalanceWanted = true;
   private lastRebalance = 0;
+  /** Bumped by every membership change: a pass begun on an older view stops and starts over. */
+  private generation = 0;
 
   constructor(
     private readonly meta: MetadataStore,
@@ -64,6 +66,7 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
     this.job = new ClusterJob(meta.cluster, 'repair', opts.mbps, (on) => metrics.jobRunning.set({ task: 'repair' }, on ? 1 : 0));
     membership.onChange(() => {
       this.rebalanceWanted = true;
+      this.generation++;
       void this.runOnce().catch(() => undefined);
     });
   }
@@ -77,12 +80,11 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
     const report = await this.job.run(async (run) => {
       const r: RepairReport = { repaired: 0, postponed: 0, copied: 0, copiedBytes: 0, deletedExtra: 0, scanned: 0, rebalanced: false };
       await this.drainQueue(run, r);
-      if (this.rebalanceWanted || Date.now() - this.lastRebalance > this.opts.rebalanceIntervalMs) {
+      while (this.rebalanceWanted || Date.now() - this.lastRebalance > this.opts.rebalanceIntervalMs) {
         this.rebalanceWanted = false;
         this.lastRebalance = Date.now();
         try {
-          await this.rebalance(run, r);
-          r.rebalanced = true;
+          r.rebalanced = await this.rebalance(run, r);
         } catch (e) {
           this.rebalanceWanted = true;
           throw e;
@@ -146,13 +148,16 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
     return targets.length >= replicas;
   }
 
-  /** One pass over every reachable node's inventory (see the class comment). */
-  private async rebalance(run: JobRun, r: RepairReport): Promise<void> {
+  /** One pass over every reachable node's inventory (see the class comment); false if the
+   * membership changed under it (a node lost mid-pass must not wait for the pass to end). */
+  private async rebalance(run: JobRun, r: RepairReport): Promise<boolean> {
     const { replicas } = this.store.quorum();
     const members = this.membership.members();
+    const generation = this.generation;
     for (const node of this.membership.all().filter((n) => n.alive)) {
       let after: string | undefined;
       do {
+        if (this.generation !== generation) return false;
         const page = await node.client.inventoryPage({ after, limit: PAGE });
         after = page.next ?? undefined;
         r.scanned += page.chunks.length;
@@ -160,6 +165,7 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
         run.progress({ phase: 'rebalance', node: node.id, ...r });
       } while (after !== undefined);
     }
+    return true;
   }
 
   /** For chunks `source` holds: every target gets a copy, and a copy on a node that is not a

@@ -99,14 +99,10 @@ export class ReplicatedChunkStore implements ChunkStore {
     return created;
   }
 
-  /** Renews the chunk's lease where it was written; false unless W copies hold it.
-   *
-   * The first R nodes of the read order first, then, while fewer than W of those hold it,
-   * the nodes after them: a write that found a target full or down put that copy on the next
-   * node in placement order (a spare), and by the time an upload renews its leases the target
-   * may be writable again, and so back in first place, without the chunk. Counting only the
-   * first R then made a chunk with R good copies look lost ("vanished before its object
-   * committed") and failed the upload whenever W = R (capacity.test.ts, Capacity_spareCopiesRenewed). */
+  /** Renews the chunk's lease where it was written; false unless W copies hold it. The first
+   * R nodes of the read order first, then, while fewer than W of them hold it, the ones after:
+   * a write that found a target full or down put that copy on a spare, and the target may be
+   * back in first place, without the chunk, by the time the upload renews its leases. */
   async claim(address: string): Promise<boolean> {
     const { replicas, writeQuorum } = this.quorum();
     const order = this.membership.readOrder(address, replicas);

@@ -162,7 +162,7 @@ test('Nodes_scrub: a chunk file corrupted on disk is found by scrub on its node 
   bad[bad.length - 1] ^= 0xff; // one flipped bit's worth of rot, same size
   await writeFile(file, bad);
   const report = await node.node.scrub();
-  expect(report.corrupt).toBe(1);
+  expect(report?.corrupt).toBe(1);
   expect(existsSync(file)).toBe(false); // set aside, and queued for repair
   await repair();
   expect((await readFile(file)).equals(good)).toBe(true);
