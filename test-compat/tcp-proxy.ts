@@ -1,7 +1,7 @@
 import net from 'node:net';
 
 export interface TcpProxy {
-  /** The 127.0.0.1 port to connect to instead of the target. */
+  /** The port (on the listen host, 127.0.0.1 by default) to connect to instead of the target. */
   port: number;
   /** Simulates an outage: destroys every open connection; new ones are accepted and destroyed at once. */
   cut(): void;
@@ -16,7 +16,7 @@ export interface TcpProxy {
  * A TCP proxy for fault tests: point a client (Redis, PostgreSQL, ...) at `port` and call `cut()`
  * to make its server unreachable without touching the real server, which other tests share.
  */
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetHost: string, targetPort: number, listenHost = '127.0.0.1'): Promise<TcpProxy> {
   let down = false;
   let delayMs = 0;
   const open = new Set<net.Socket>();
@@ -48,7 +48,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     });
     upstream.on('end', () => client.end());
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, listenHost, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     cut: () => {

@@ -197,3 +197,12 @@ export async function startedInto<T>(into: T[], starts: Promise<T>[]): Promise<T
   if (failed) throw failed.reason;
   return started;
 }
+
+/** Polls `ok` every 200 ms until it holds; throws after `ms`. */
+export async function waitFor(what: string, ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { rm } from 'node:fs/promises';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createTestDatabase } from '../../metadata/pg.testing';
 import { objectBytes, pseudoRandom, s3Client, startTestServer, type TestServer } from '../harness';
 import { MiB } from '../storage/disk';
-import { freePort, holdersOver, nodeGatewayEnv, startChildNode, startedInto, type ChildNode } from './nodes';
+import { startTcpProxy, type TcpProxy } from '../tcp-proxy';
+import { freePort, holdersOver, nodeGatewayEnv, startChildNode, startedInto, waitFor, type ChildNode } from './nodes';
 
 /**
  * A storage node partitioned rather than killed: it runs in a network namespace of its own,
@@ -34,7 +34,7 @@ let hostIp = '';
 let nsIp = '';
 let namespaceMade = false;
 let database: { url: string; drop(): Promise<void> };
-let forwarder: { port: number; close(): Promise<void> } | undefined;
+let forwarder: TcpProxy | undefined;
 let nodes: ChildNode[] = [];
 let gateway: TestServer;
 let s3: S3Client;
@@ -120,41 +120,6 @@ function removeNamespace(): void {
   namespaceMade = false;
 }
 
-/** PostgreSQL for the node in the namespace: a TCP forwarder on the host end of the veth to
- * the server on 127.0.0.1 (which listens there only). */
-async function startForwarder(listenHost: string, targetHost: string, targetPort: number): Promise<{ port: number; close(): Promise<void> }> {
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, targetHost);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.on('error', drop).on('close', drop);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, listenHost, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      for (const socket of open) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-async function waitFor(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The PUT's outcome and how long it took to settle; a PUT still open after `boundMs` counts
  * as a hang (the SDK call is left to finish on its own). */
@@ -181,7 +146,7 @@ beforeAll(async () => {
   }
   database = await createTestDatabase(`rfs_partition_${process.pid}`);
   const pg = new URL(database.url);
-  forwarder = await startForwarder(hostIp, pg.hostname, Number(pg.port || 5432));
+  forwarder = await startTcpProxy(pg.hostname, Number(pg.port || 5432), hostIp);
   const viaVeth = new URL(database.url);
   viaVeth.hostname = hostIp;
   viaVeth.port = String(forwarder.port);

@@ -8,7 +8,7 @@ import { place } from '../../gateway/cluster/placement';
 import { objectBytes, pseudoRandom, ROOT, s3Client, s3Error, startTestServer, type TestServer } from '../harness';
 import { signRequest } from '../http/signing';
 import { MiB } from '../storage/disk';
-import { nodeGatewayEnv, startTestNode, type TestNode } from './nodes';
+import { nodeGatewayEnv, startTestNode, waitFor, type TestNode } from './nodes';
 import { flushRedisDb, redisDbUrl } from './redis-db';
 import { metrics as nodeMetrics } from '../../storage-node/metrics';
 
@@ -39,13 +39,6 @@ async function holders(): Promise<Map<string, string[]>> {
   return map;
 }
 
-async function waitFor(what: string, ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function admin(method: string, route: string): Promise<{ status: number; body: any }> {
   const signed = await signRequest(gateway.url, { method, path: route }, { keys: ROOT });
