@@ -60,7 +60,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
       log,
     };
     const app = buildServer(services, log);
-    const gc = new GarbageCollector(meta, () => opened.chunkStores(), config.gcGraceMs, log);
+    const gc = new GarbageCollector(meta, () => opened.chunkStores(), config.gcGraceMs, log, config.gcMbps);
     const cluster = stores.cluster;
     const repair = cluster && new RepairJob(meta, cluster.membership, cluster.store, {
       mbps: config.repairMbps, rebalanceIntervalMs: config.rebalanceIntervalMs, extraCopyIdleMs: Math.min(config.gcGraceMs, 60_000), log,

@@ -52,6 +52,8 @@ export interface Config {
   gcIntervalMs: number;
   /** A chunk must be unreferenced and unclaimed this long before it is deleted. */
   gcGraceMs: number;
+  /** GC deletes at most this many MB of stored chunks per second (0: unthrottled). */
+  gcMbps: number;
   /** How often the object Bloom filter is rebuilt from the database. */
   filterRebuildMs: number;
   /** A multipart upload neither completed nor aborted this long after it started is aborted. */
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hashThreads: Math.max(1, int('RFS_HASH_THREADS', Math.min(2, os.cpus().length))),
     gcIntervalMs: int('RFS_GC_INTERVAL_SECONDS', 600) * 1000,
     gcGraceMs: int('RFS_GC_GRACE_SECONDS', 3600) * 1000,
+    gcMbps: int('RFS_GC_MBPS', 0),
     filterRebuildMs: int('RFS_FILTER_REBUILD_SECONDS', 3600) * 1000,
     multipartMaxAgeMs: int('RFS_MULTIPART_MAX_AGE_SECONDS', 7 * 24 * 3600) * 1000,
     multipartSweepMs: int('RFS_MULTIPART_SWEEP_SECONDS', 3600) * 1000,

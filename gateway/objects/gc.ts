@@ -1,7 +1,7 @@
 import type { ChunkStore } from '../../storage-node/chunk-store';
 import type { MetadataStore } from '../../metadata/store';
 import type { FastifyBaseLogger } from 'fastify';
-import { ClusterJob } from '../../metadata/cluster-job';
+import { ClusterJob, type JobRun } from '../../metadata/cluster-job';
 import { metrics } from '../metrics';
 import { Periodic } from './periodic';
 
@@ -28,9 +28,11 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
     private readonly stores: () => ChunkStore[],
     private readonly graceMs: number,
     log?: FastifyBaseLogger,
+    /** Stored bytes deleted per second at most, in MB/s (0: unthrottled). */
+    mbps = 0,
   ) {
     super('garbage collection', log);
-    this.job = new ClusterJob(meta.cluster, 'gc', 0, (on) => metrics.jobRunning.set({ task: 'gc' }, on ? 1 : 0));
+    this.job = new ClusterJob(meta.cluster, 'gc', mbps, (on) => metrics.jobRunning.set({ task: 'gc' }, on ? 1 : 0));
   }
 
   /** One pass over every store's inventory; undefined if another process is running one. */
@@ -38,7 +40,7 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
     return this.job.run(async (run) => {
       const report: GcReport = { scanned: 0, deleted: 0, deletedBytes: 0 };
       const pass = ++this.passes;
-      for (const store of this.stores()) await this.collect(store, pass, report, () => run.progress({ ...report }));
+      for (const store of this.stores()) await this.collect(store, pass, report, run);
       // Forget candidates this pass did not see unreferenced (gone, reclaimed, or referenced):
       // memory follows the candidates, not the size of the store.
       for (const [address, entry] of this.unreferenced) if (entry.pass !== pass) this.unreferenced.delete(address);
@@ -49,7 +51,7 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
     });
   }
 
-  private async collect(store: ChunkStore, pass: number, report: GcReport, progress: () => void): Promise<void> {
+  private async collect(store: ChunkStore, pass: number, report: GcReport, run: JobRun): Promise<void> {
     const now = Date.now();
     const cutoff = now - this.graceMs;
     let batch: { address: string; storedBytes: number }[] = [];
@@ -63,6 +65,7 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
         const since = this.unreferenced.get(c.address)?.since ?? now;
         this.unreferenced.set(c.address, { since, pass });
         if (since > cutoff) continue;
+        await run.pace(c.storedBytes);
         if (await store.deleteIfIdle(c.address, cutoff)) {
           report.deleted++;
           report.deletedBytes += c.storedBytes;
@@ -71,7 +74,7 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
         }
       }
       batch = [];
-      progress();
+      run.progress({ ...report });
     };
     // Files of writes or deletes a crash interrupted are as dead as unclaimed chunks: the
     // same walk removes those older than the cutoff.
