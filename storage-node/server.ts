@@ -8,6 +8,7 @@ import { ADDRESS_PATTERN, chunkAddress } from './address';
 import { CHUNK_HEADER_BYTES } from './chunk-file-format';
 import { ChunkCorruptError, ChunkNotFoundError } from './chunk-store';
 import type { ChunkSizes, ChunkStat, DiskChunkStore } from './disk-store';
+import { mapLimited } from './map-limited';
 import { metrics, registry, reportStatusFrom, type NodeOp } from './metrics';
 import {
   CLAIMED_AT_HEADER,
@@ -473,20 +474,6 @@ function parseRange(header: string, length: number): [number, number] | undefine
   if (m[2] !== '' && Number(m[2]) < first) throw badRequest(`range ${header} ends before it starts`);
   if (first >= length) return undefined;
   return [first, m[2] === '' ? length - 1 : Math.min(Number(m[2]), length - 1)];
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time, results in order. */
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function toHttpError(error: unknown): NodeHttpError {

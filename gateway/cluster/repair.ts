@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { MetadataStore } from '../../metadata/store';
 import { ChunkNotFoundError } from '../../storage-node/chunk-store';
+import { mapLimited } from '../../storage-node/map-limited';
 import { metrics } from '../metrics';
 import { Periodic } from '../objects/periodic';
 import { ClusterJob, type JobRun } from '../../metadata/cluster-job';
@@ -130,21 +131,14 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
     if (lacking.length === 0) return targets.length >= replicas;
     let data: Buffer;
     try {
-      data = await this.store.get(address);
+      data = (await this.store.read(address)).data; // not get: its read repair would copy too
     } catch (e) {
       if (!(e instanceof ChunkNotFoundError)) return false;
       if ((await this.meta.referencedChunks([address])).length === 0) return true;
       this.log?.error({ address }, 'repair: no replica of a referenced chunk could be read');
       return false;
     }
-    for (const node of lacking) {
-      await run.pace(data.length);
-      await node.client.put(address, data);
-      r.copied++;
-      r.copiedBytes += data.length;
-      metrics.repairCopiedChunks.inc();
-      metrics.repairCopiedBytes.inc(data.length);
-    }
+    for (const node of lacking) await copy(node, address, data, run, r);
     return targets.length >= replicas;
   }
 
@@ -181,7 +175,7 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
       if (answer === undefined) continue; // unreachable: it counts as not holding, and nothing is deleted for it
       mine.forEach((a, i) => answer[i] && held.get(a)!.add(target));
     }
-    await eachConcurrently(addresses, COPIES_IN_FLIGHT, async (address) => {
+    await mapLimited(addresses, COPIES_IN_FLIGHT, async (address) => {
       const targets = targetsOf.get(address)!;
       const holders = held.get(address)!;
       for (const target of targets) {
@@ -193,14 +187,7 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
           if (e instanceof ChunkNotFoundError) return; // deleted since listed (GC)
           throw e;
         }
-        await run.pace(data.length);
-        if (await target.client.put(address, data).then(() => true, () => false)) {
-          holders.add(target);
-          r.copied++;
-          r.copiedBytes += data.length;
-          metrics.repairCopiedChunks.inc();
-          metrics.repairCopiedBytes.inc(data.length);
-        }
+        if (await copy(target, address, data, run, r).then(() => true, () => false)) holders.add(target);
       }
       if (!targets.includes(source) && targets.length >= replicas && targets.every((t) => holders.has(t))) {
         if (await source.client.deleteIfIdle(address, Date.now() - this.opts.extraCopyIdleMs)) {
@@ -212,16 +199,12 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
   }
 }
 
-/** Runs `fn` over `items`, `limit` at a time; the first failure is thrown once all have settled. */
-async function eachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item).catch((e: unknown) => void (failure ??= e));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
+/** Puts one replica on `target`, paced to the job's rate, and counts it. */
+async function copy(target: ClusterNode, address: string, data: Buffer, run: JobRun, r: RepairReport): Promise<void> {
+  await run.pace(data.length);
+  await target.client.put(address, data);
+  r.copied++;
+  r.copiedBytes += data.length;
+  metrics.repairCopiedChunks.inc();
+  metrics.repairCopiedBytes.inc(data.length);
 }

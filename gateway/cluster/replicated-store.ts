@@ -118,14 +118,8 @@ export class ReplicatedChunkStore implements ChunkStore {
   }
 
   async get(address: string): Promise<Buffer> {
-    const { replicas } = this.quorum();
-    const order = this.membership.readOrder(address, replicas);
-    const lacking: ClusterNode[] = [];
-    const data = await this.hedgedRead(address, order, lacking);
-    // By id: a membership refresh since the read began makes new node objects.
-    const targets = new Set(place(address, this.membership.members(), replicas).map((n) => n.id));
+    const { data, lacking } = await this.read(address);
     for (const node of lacking) {
-      if (!targets.has(node.id)) continue;
       metrics.readRepairs.inc();
       void node.client.put(address, data).catch((e: unknown) => {
         this.opts.log?.warn({ err: e, node: node.id, address }, 'read repair failed; queued');
@@ -133,6 +127,18 @@ export class ReplicatedChunkStore implements ChunkStore {
       });
     }
     return data;
+  }
+
+  /** The chunk's verified bytes from the first replica to answer, and those of its placement
+   * targets that were found without it (or with it corrupt): `get` puts a copy back there,
+   * repair copies itself. */
+  async read(address: string): Promise<{ data: Buffer; lacking: ClusterNode[] }> {
+    const { replicas } = this.quorum();
+    const lacking: ClusterNode[] = [];
+    const data = await this.hedgedRead(address, this.membership.readOrder(address, replicas), lacking);
+    // By id: a membership refresh since the read began makes new node objects.
+    const targets = new Set(place(address, this.membership.members(), replicas).map((n) => n.id));
+    return { data, lacking: lacking.filter((n) => targets.has(n.id)) };
   }
 
   async deleteIfIdle(address: string, claimedBefore: number): Promise<boolean> {
