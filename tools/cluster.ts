@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
+import { rootCredentials, type RootCredentials } from '../gateway/data-dir';
 
 const env = process.env;
 const dir = path.resolve(env.RFS_CLUSTER_DIR || './data-cluster');
@@ -17,12 +18,6 @@ const redisUrl = env.RFS_REDIS_URL || 'redis://127.0.0.1:6379';
 const dist = path.resolve(__dirname, '..');
 const ZONES = ['a', 'b', 'c'];
 const NODE_PORT = 9100;
-
-interface Secrets {
-  accessKeyId: string;
-  secretKey: string;
-  clusterSecret: string;
-}
 
 async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -94,22 +89,17 @@ async function main(): Promise<void> {
   );
 }
 
-/** Root keys and the cluster secret: from the environment, else made on the first run and kept. */
-async function clusterSecrets(): Promise<Secrets> {
-  const file = path.join(dir, 'cluster.json');
-  let kept: Partial<Secrets> = {};
-  try {
-    kept = JSON.parse(await readFile(file, 'utf8')) as Secrets;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+/** Root keys (gateway/data-dir.ts's rule: from the environment, else made once and kept) and
+ * the cluster secret, likewise. */
+async function clusterSecrets(): Promise<RootCredentials & { clusterSecret: string }> {
+  const fromEnv = env.RFS_ROOT_ACCESS_KEY && env.RFS_ROOT_SECRET_KEY ? { accessKeyId: env.RFS_ROOT_ACCESS_KEY, secretKey: env.RFS_ROOT_SECRET_KEY } : undefined;
+  const file = path.join(dir, 'cluster-secret');
+  let clusterSecret = env.RFS_CLUSTER_SECRET;
+  if (!clusterSecret) {
+    clusterSecret = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+    if (!clusterSecret) await writeFile(file, `${(clusterSecret = randomBytes(32).toString('base64url'))}\n`, { mode: 0o600 });
   }
-  const secrets: Secrets = {
-    accessKeyId: env.RFS_ROOT_ACCESS_KEY || kept.accessKeyId || `RFS${randomBytes(8).toString('hex').toUpperCase()}`,
-    secretKey: env.RFS_ROOT_SECRET_KEY || kept.secretKey || randomBytes(30).toString('base64url'),
-    clusterSecret: env.RFS_CLUSTER_SECRET || kept.clusterSecret || randomBytes(32).toString('base64url'),
-  };
-  await writeFile(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
-  return secrets;
+  return { ...rootCredentials(dir, fromEnv), clusterSecret };
 }
 
 /** Creates the database named in the URL if the server does not have it yet. */
