@@ -74,9 +74,8 @@ export class Membership {
 
   /** Nodes that take new chunks now: alive, up, not passed over, with room. */
   writable(): ClusterNode[] {
-    const now = Date.now();
     const reserve = this.opts.reserveBytes ?? 0;
-    return this.nodes.filter((n) => n.alive && n.state === 'up' && n.freeBytes > reserve && !(this.avoidUntil.get(n.id)! > now));
+    return this.nodes.filter((n) => n.alive && n.state === 'up' && n.freeBytes > reserve && !this.avoided(n));
   }
 
   /** The nodes that should hold chunks: up, or down for less than `downAfterMs` (a restart or
@@ -96,15 +95,19 @@ export class Membership {
    * be, then every other reachable node in rendezvous order (a write that found a target down
    * went to the next one). Nodes passed over come last. */
   readOrder(address: string, replicas: number): ClusterNode[] {
-    const now = Date.now();
     const order = new Set<ClusterNode>([...place(address, this.writable(), replicas), ...place(address, this.members(), replicas), ...rank(address, this.nodes)]);
     const reachable = [...order].filter((n) => n.alive);
-    return [...reachable.filter((n) => !(this.avoidUntil.get(n.id)! > now)), ...reachable.filter((n) => this.avoidUntil.get(n.id)! > now)];
+    const avoided = reachable.filter((n) => this.avoided(n));
+    return [...reachable.filter((n) => !this.avoided(n)), ...avoided];
+  }
+
+  private avoided(node: ClusterNode): boolean {
+    return (this.avoidUntil.get(node.id) ?? 0) > Date.now();
   }
 
   /** Passes over a node for `ms` (it refused a connection, timed out, or is full). */
   avoid(node: ClusterNode, ms: number, why: string): void {
-    if (!(this.avoidUntil.get(node.id)! > Date.now())) this.opts.log?.warn({ node: node.id, url: node.url, why }, 'passing over a storage node');
+    if (!this.avoided(node)) this.opts.log?.warn({ node: node.id, url: node.url, why }, 'passing over a storage node');
     this.avoidUntil.set(node.id, Date.now() + ms);
   }
 
@@ -120,9 +123,14 @@ export class Membership {
     this.clients.clear();
   }
 
+  /** What repair reacts to: which nodes exist, their states, and which are down for good. */
+  private signature(): string {
+    return this.nodes.map((n) => `${n.id}:${n.state}:${n.alive}:${n.silentMs >= this.opts.downAfterMs}`).join();
+  }
+
   private async load(): Promise<void> {
     const rows = await this.cluster.nodes();
-    const before = this.nodes.map((n) => `${n.id}:${n.state}:${n.alive}:${n.silentMs >= this.opts.downAfterMs}`).join();
+    const before = this.signature();
     this.nodes = rows.map((row) => {
       let entry = this.clients.get(row.id);
       if (entry === undefined || entry.url !== row.url) {
@@ -138,7 +146,6 @@ export class Membership {
         this.clients.delete(id);
       }
     }
-    const after = this.nodes.map((n) => `${n.id}:${n.state}:${n.alive}:${n.silentMs >= this.opts.downAfterMs}`).join();
-    if (before !== after) for (const fn of this.listeners) fn();
+    if (this.signature() !== before) for (const fn of this.listeners) fn();
   }
 }
