@@ -62,7 +62,23 @@ export interface Config {
   multipartSweepMs: number;
   /** Every part but the last must be at least this big (S3: 5 MiB; lower only for benchmarks). */
   multipartMinPartBytes: number;
+  /** Seals stored secrets and STS session tokens (32 bytes, base64 or hex). Unset: a key
+   * generated once into `<dataDir>/master.key` (0600). Every gateway of one database needs the same. */
+  masterKey?: string;
+  /** Keycloak (any OpenID Connect provider) whose tokens STS AssumeRoleWithWebIdentity takes. */
+  oidc?: OidcConfig;
+  /** Longest STS session, in seconds (AWS: 12 h). */
+  stsMaxSeconds: number;
   logLevel: string;
+}
+
+export interface OidcConfig {
+  /** The issuer URL, e.g. a Keycloak realm `https://kc.example.com/realms/rfs`. */
+  issuer: string;
+  /** The token's `aud` (or `azp`) must name this client; unset: not checked. */
+  audience?: string;
+  /** Dotted path of the claim that lists policy names (Keycloak's realm roles by default). */
+  rolesClaim: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -113,6 +129,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     multipartMaxAgeMs: int('RFS_MULTIPART_MAX_AGE_SECONDS', 7 * 24 * 3600) * 1000,
     multipartSweepMs: int('RFS_MULTIPART_SWEEP_SECONDS', 3600) * 1000,
     multipartMinPartBytes: int('RFS_MULTIPART_MIN_PART_BYTES', 5 * 1024 * 1024),
+    masterKey: env.RFS_MASTER_KEY || undefined,
+    oidc: env.RFS_OIDC_ISSUER
+      ? { issuer: env.RFS_OIDC_ISSUER, audience: env.RFS_OIDC_AUDIENCE || undefined, rolesClaim: env.RFS_OIDC_ROLES_CLAIM || 'realm_access.roles' }
+      : undefined,
+    stsMaxSeconds: int('RFS_STS_MAX_SECONDS', 12 * 3600),
     logLevel: env.RFS_LOG_LEVEL || 'info',
   };
   config.writeQuorum = Math.max(1, int('RFS_WRITE_QUORUM', config.replicas));

@@ -26,7 +26,11 @@ const BUCKETS_TOPIC = 'buckets';
 export interface S3Call {
   services: Services;
   target: Target;
-  caller: Credential;
+  /** Undefined for an anonymous request. */
+  caller: Credential | undefined;
+  /** The target bucket, loaded (and access checked) by authorize() for bucket and object
+   * actions; undefined for ListBuckets and CreateBucket. */
+  bucket: Bucket | undefined;
   payload: PayloadAuth;
   request: FastifyRequest;
   reply: FastifyReply;

@@ -80,8 +80,14 @@ export interface MetadataStore {
   /** Uploads started before `before`, oldest first, at most `limit` (for expiry). */
   staleUploads(before: Date, limit: number): Promise<{ bucket: string; key: string; uploadId: string }[]>;
 
-  getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
-  putAccessKey(key: AccessKey): Promise<void>;
+  /** Users, their access keys and named policies (metadata/sql-iam.ts). */
+  readonly iam: IamStore;
+  /** Object count and logical bytes (every version) of one bucket; physical bytes are the
+   * distinct chunks those versions reference. A scan: for the admin API and quota upkeep. */
+  bucketUsage(bucket: string): Promise<BucketUsage>;
+  /** Replaces the ACL of one version (the current one without versionId); returns its S3
+   * version id. NoSuchKey/NoSuchVersion, MethodNotAllowed for a delete marker. */
+  putObjectAcl(bucket: string, key: string, versionId: string | undefined, acl: Grant[]): Promise<string>;
 
   /** Of the given chunk addresses, those some object version or part still references (for GC). */
   referencedChunks(addresses: string[]): Promise<string[]>;
@@ -112,6 +118,34 @@ export interface BucketPatch {
   versioning?: VersioningStatus;
   cors?: CorsRule[] | null;
   tags?: Tags | null;
+  /** The bucket policy, as the JSON text PutBucketPolicy was given (GetBucketPolicy returns it). */
+  policy?: string | null;
+  acl?: Grant[] | null;
+  ownership?: ObjectOwnership | null;
+  publicAccessBlock?: PublicAccessBlock | null;
+  /** Hard limit on the bucket's logical bytes; null removes it. */
+  quotaBytes?: number | null;
+}
+
+/** ACL permissions, as S3 names them. */
+export type AclPermission = 'FULL_CONTROL' | 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP';
+export type Grantee = { type: 'CanonicalUser'; id: string } | { type: 'Group'; uri: string };
+export interface Grant {
+  grantee: Grantee;
+  permission: AclPermission;
+}
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+export interface BucketUsage {
+  objects: number;
+  logicalBytes: number;
+  physicalBytes: number;
 }
 
 export interface Bucket {
@@ -123,6 +157,13 @@ export interface Bucket {
   versioning?: VersioningStatus;
   cors?: CorsRule[];
   tags?: Tags;
+  policy?: string;
+  /** Absent: the owner alone, with FULL_CONTROL (S3's `private`). */
+  acl?: Grant[];
+  /** Absent: ObjectWriter (the writer owns what it writes, ACLs apply). */
+  ownership?: ObjectOwnership;
+  publicAccessBlock?: PublicAccessBlock;
+  quotaBytes?: number;
 }
 
 /** Content-Type, Content-Encoding, Cache-Control, …: stored as sent, returned as stored. */
@@ -152,6 +193,8 @@ export interface ObjectVersion {
   tags: Tags;
   /** Part count of an object made by CompleteMultipartUpload. */
   partCount?: number;
+  /** Absent: the owner alone, with FULL_CONTROL. */
+  acl?: Grant[];
   /** The whole body, when small enough to live in the row. */
   inline?: Uint8Array;
 }
@@ -243,6 +286,8 @@ export interface NewUpload {
   /** The algorithm chosen at CreateMultipartUpload, if any, and how it combines. */
   checksumAlgorithm?: string;
   checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+  /** The ACL the completed object gets (canned or grant headers at CreateMultipartUpload). */
+  acl?: Grant[];
 }
 
 export type Upload = NewUpload & { initiated: Date };
@@ -281,11 +326,94 @@ export interface UploadPage {
   nextUploadIdMarker?: string;
 }
 
-export interface AccessKey {
+/**
+ * Users, keys and policies. Every rfs user is an S3 account of its own: it owns the buckets
+ * it creates and is named in ACLs by its canonical id. Secrets are stored sealed
+ * (gateway/iam/secret-box.ts): the store never sees a plaintext secret.
+ */
+export interface IamStore {
+  /** IamError EntityAlreadyExists when the name or id is taken. */
+  createUser(user: NewUser): Promise<void>;
+  getUser(name: string): Promise<User | undefined>;
+  /** By canonical id (S3's Owner/ID). */
+  getUserById(id: string): Promise<User | undefined>;
+  listUsers(): Promise<User[]>;
+  /** NoSuchEntity when there is no such user. */
+  updateUser(name: string, patch: UserPatch): Promise<void>;
+  /** Removes the user and its keys. NoSuchEntity; DeleteConflict while it owns a bucket. */
+  deleteUser(name: string): Promise<void>;
+
+  /** NoSuchEntity when the key's user does not exist. */
+  createKey(key: StoredKey): Promise<void>;
+  getKey(accessKeyId: string): Promise<StoredKey | undefined>;
+  listKeys(userName: string): Promise<StoredKey[]>;
+  /** NoSuchEntity when there is no such key. */
+  setKeyStatus(accessKeyId: string, status: KeyStatus): Promise<void>;
+  deleteKey(accessKeyId: string): Promise<void>;
+
+  /** Creates or replaces a named policy (the text is validated by the caller). */
+  putPolicy(name: string, document: string): Promise<void>;
+  getPolicy(name: string): Promise<NamedPolicy | undefined>;
+  listPolicies(): Promise<NamedPolicy[]>;
+  /** NoSuchEntity; DeleteConflict while a user has it attached. */
+  deletePolicy(name: string): Promise<void>;
+
+  /** A small sealed value that proves which master key this database was written with:
+   * the first gateway writes it, later ones check theirs opens it. Returns what is stored
+   * after the call (the given value if none was). */
+  keyCheck(sealed: string): Promise<string>;
+}
+
+export interface NewUser {
+  name: string;
+  /** Canonical user id, 64 hex digits. */
+  id: string;
+  /** IAM's unique id (AIDA…), what aws:userid holds. */
+  userId: string;
+  /** 'oidc': made on first sign-in through STS; its name is `<issuer-host>/<sub>`-like. */
+  source: 'local' | 'oidc';
+  /** Names of the named policies attached. */
+  policies: string[];
+}
+
+export interface User extends NewUser {
+  disabled: boolean;
+  /** Sessions (STS credentials) issued before this instant are refused: revocation. */
+  sessionsValidAfter: Date;
+  createdAt: Date;
+}
+
+export interface UserPatch {
+  disabled?: boolean;
+  sessionsValidAfter?: Date;
+  policies?: string[];
+}
+
+export type KeyStatus = 'Active' | 'Inactive';
+
+export interface StoredKey {
   accessKeyId: string;
-  secretKey: string;
-  owner: string;
-  displayName: string;
+  userName: string;
+  /** The secret, sealed with the master key (bound to the access key id). */
+  sealedSecret: string;
+  status: KeyStatus;
+  createdAt: Date;
+}
+
+export interface NamedPolicy {
+  name: string;
+  document: string;
+  updatedAt: Date;
+}
+
+export type IamErrorCode = 'EntityAlreadyExists' | 'NoSuchEntity' | 'DeleteConflict';
+
+/** A refusal of an IAM change, with IAM's error code. */
+export class IamError extends Error {
+  constructor(readonly code: IamErrorCode, message: string) {
+    super(message);
+    this.name = 'IamError';
+  }
 }
 
 export type MetadataErrorCode =
