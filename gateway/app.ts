@@ -6,6 +6,10 @@ import { buildServer } from './server';
 import { BucketCache, type Services } from './services';
 import { lockDataDir, rootCredentials, type RootCredentials } from './data-dir';
 import { MetadataIdentity } from './auth/metadata-identity';
+import { SecretBox } from './iam/secret-box';
+import { IamCache } from './iam/iam-cache';
+import { AccessControl } from './iam/authorize';
+import { OidcVerifier } from './sts/oidc';
 import { GarbageCollector } from './objects/gc';
 import { UploadExpiry } from './objects/upload-expiry';
 import { StoreObjectLayer } from './objects/store-layer';
@@ -49,14 +53,22 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const opened = stores;
     const { meta, chunks } = stores;
     const root = rootCredentials(config.dataDir, config.root);
+    const box = SecretBox.load({ masterKey: config.masterKey, dataDir: config.dataDir });
+    await box.verifyWith(meta.iam);
     const hashes = new HashPool(config.hashThreads);
     const objects = new StoreObjectLayer({ meta, chunks, filter: stores.keyFilter, config, hashes, log });
+    const iam = new IamCache(meta.iam, stores.bus);
+    const buckets = new BucketCache(meta, stores.bus);
     const services: Services = {
       config,
       meta,
       objects,
-      identity: new MetadataIdentity(meta, { ...root, owner: ROOT_OWNER, displayName: 'root' }),
-      buckets: new BucketCache(meta, stores.bus),
+      identity: new MetadataIdentity(iam, box, { ...root, owner: ROOT_OWNER, displayName: 'root' }),
+      buckets,
+      access: new AccessControl(meta, buckets, iam),
+      iam,
+      box,
+      oidc: config.oidc && new OidcVerifier(config.oidc),
       log,
     };
     const app = buildServer(services, log);

@@ -5,14 +5,13 @@ import { authenticate } from './auth';
 import { S3Error, S3_ERRORS, type S3ErrorCode } from './protocol/errors';
 import { resolveTarget } from './s3/addressing';
 import { resolveRoute } from './s3/routes';
-import { actualRequestCorsHeaders, preflight } from './s3/cors';
-import { postObjectForm } from './s3/post-object';
-import { PRESIGN_PARAMS } from './auth/presigned-auth';
+import { actualRequestCorsHeaders } from './s3/cors';
+import type { RequestFacts } from './iam/authorize';
 import type { Target } from './s3/addressing';
 import { xmlDocument } from './protocol/xml';
 import { MetadataError } from '../metadata/store';
 import { MetadataUnavailable } from '../metadata/sql';
-import type { Services } from './services';
+import type { BucketCall, S3Call, Services } from './services';
 import { metrics, registry } from './metrics';
 
 /** Node's limit on the request head; S3 answers 400 RequestHeaderSectionTooLarge past 8 KiB
@@ -90,28 +89,30 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
       const target = resolveTarget(request.raw.url ?? '/', request.headers.host, services.config.domain);
       const state = request as RequestWithAction;
       state.s3Bucket = target.bucket;
-      // Browsers send preflights without credentials, and form uploads sign their body.
-      if (request.method === 'OPTIONS') {
-        state.s3Action = 'PreflightRequest';
-        await preflight(services, target, request, reply);
-        return reply;
-      }
-      if (isFormUpload(request, target)) {
-        state.s3Action = 'PostObject';
-        if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-        await postObjectForm({ services, target, request, reply });
-        return reply;
-      }
-      const auth = await authenticate(
-        { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
-        services.identity,
-      );
-      if (auth.principal.anonymous) throw new S3Error('AccessDenied');
       const route = resolveRoute(request.method, target, request.headers);
       state.s3Action = route.action;
-      // Only an authenticated request to a known action is told to send its body.
+      // A body-signed call (STS) authenticates itself once it has read its body.
+      const auth = route.bodySigned
+        ? { principal: { anonymous: true as const }, payload: { mode: 'unsigned' as const } }
+        : await authenticate(
+            { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
+            services.identity,
+          );
+      const caller = auth.principal.anonymous ? undefined : auth.principal.credential;
+      const facts = requestFacts(request, target, caller);
+      const versionId = target.query.get('versionId') ?? undefined;
+      const bucket = await services.access.authorize({
+        caller, action: route.iam, bucket: target.bucket, key: target.key, versionId, facts,
+        creating: route.action === 'CreateBucket', perKey: route.perKey,
+      });
+      const authorize = async (action: string, name: string, key?: string, version?: string) =>
+        (await services.access.authorize({ caller, action, bucket: name, key, versionId: version, facts }))!;
+      // Only an authorized request to a known action is told to send its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      await route.handler({ services, target, caller: auth.principal.credential, payload: auth.payload, request, reply });
+      const call: S3Call = { services, target, caller, bucket, payload: auth.payload, authorize, facts, request, reply };
+      // authorize() loaded the bucket of every bucket and object action; the handlers of the
+      // others (ListBuckets, CreateBucket, STS, preflights) take S3Call and never read it.
+      await route.handler(call as BucketCall);
       return reply;
     },
   });
@@ -120,17 +121,10 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
 
 type RequestWithAction = FastifyRequest & { s3Action?: string; s3Bucket?: string };
 
-/** A browser form upload: POST of multipart/form-data to a bucket (not ?delete or another
- * subresource), carrying no Authorization header or presigned query: its form is signed. */
-function isFormUpload(request: FastifyRequest, target: Target): boolean {
-  if (request.method !== 'POST' || target.bucket === '' || target.key !== '' || request.headers.authorization !== undefined) return false;
-  if (!/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) return false;
-  if ((PRESIGN_PARAMS as readonly string[]).some((p) => target.query.has(p))) return false;
-  try {
-    return resolveRoute(request.method, target, request.headers).action === 'PostObject';
-  } catch {
-    return false;
-  }
+/** What policy conditions may ask about a request. */
+function requestFacts(request: FastifyRequest, target: Target, caller: unknown): RequestFacts {
+  const authType = caller === undefined ? undefined : request.headers.authorization !== undefined ? 'REST-HEADER' : 'REST-QUERY-STRING';
+  return { ip: request.ip, secure: request.protocol === 'https', headers: request.headers, query: target.query, authType };
 }
 
 /** Every error as S3's XML, with S3's status; 304 answers carry no body. A HEAD answer gets

@@ -5,8 +5,11 @@ import type { ChangeBus } from '../metadata/change-bus';
 import type { Identity, Credential } from './auth/identity';
 import type { PayloadAuth } from './auth';
 import type { Target } from './s3/addressing';
-import { S3Error } from './protocol/errors';
 import type { ObjectLayer } from './objects/layer';
+import type { AccessControl, RequestFacts } from './iam/authorize';
+import type { IamCache } from './iam/iam-cache';
+import type { SecretBox } from './iam/secret-box';
+import type { OidcVerifier } from './sts/oidc';
 
 /** What the handlers work with: the interfaces at the seams, nothing concrete. */
 export interface Services {
@@ -17,6 +20,14 @@ export interface Services {
   objects: ObjectLayer;
   identity: Identity;
   buckets: BucketCache;
+  /** The one access decision (gateway/iam/authorize.ts). */
+  access: AccessControl;
+  /** Users, keys and policies, cached and compiled. */
+  iam: IamCache;
+  /** Seals stored secrets and STS session tokens. */
+  box: SecretBox;
+  /** Verifies Keycloak (OpenID Connect) tokens for STS; absent when none is configured. */
+  oidc?: OidcVerifier;
   log: FastifyBaseLogger;
 }
 
@@ -28,12 +39,22 @@ export interface S3Call {
   target: Target;
   /** Undefined for an anonymous request. */
   caller: Credential | undefined;
-  /** The target bucket, loaded (and access checked) by authorize() for bucket and object
-   * actions; undefined for ListBuckets and CreateBucket. */
+  /** The target bucket, loaded by authorize() for bucket and object actions (see BucketCall);
+   * undefined for ListBuckets and CreateBucket. */
   bucket: Bucket | undefined;
   payload: PayloadAuth;
+  /** The same access check as the route's, for what the route does not name: a copy's
+   * source, each key of DeleteObjects, a form upload's key. Returns that bucket. */
+  authorize(action: string, bucket: string, key?: string, versionId?: string): Promise<Bucket>;
+  /** What policies' conditions may ask about the request. */
+  facts: RequestFacts;
   request: FastifyRequest;
   reply: FastifyReply;
+}
+
+/** A request to a bucket or an object: authorize() has loaded its bucket. */
+export interface BucketCall extends S3Call {
+  bucket: Bucket;
 }
 
 /**
@@ -81,13 +102,5 @@ export class BucketCache {
   async changed(name: string): Promise<void> {
     this.cache.delete(name);
     await this.bus.publish(BUCKETS_TOPIC, name);
-  }
-
-  /** The bucket, if it exists and the caller owns it (policies, a later issue, widen this). */
-  async require(name: string, caller: Credential): Promise<Bucket> {
-    const bucket = await this.get(name);
-    if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
-    if (bucket.owner !== caller.owner) throw new S3Error('AccessDenied');
-    return bucket;
   }
 }

@@ -19,6 +19,24 @@ function object(key: string, extra: Partial<NewObject> = {}): NewObject {
   return { bucket: 'photos', key, id: randomUUID(), size: 5, etag: '"e"', owner: OWNER, tags: {}, headers: { 'content-type': 'image/png' }, userMetadata: { who: 'me' }, checksums: {}, inline: Buffer.from('hello'), chunks: [], ...extra };
 }
 
+/** What migration 5 added, which the PGlite rfs never had: dropped, so the rows the upgrade
+ * reads have the old shape and the new columns take their defaults on the way in. */
+const LATER_COLUMNS: Record<string, string[]> = {
+  buckets: ['policy', 'acl', 'ownership', 'public_access_block', 'quota_bytes'],
+  objects: ['acl'],
+  object_versions: ['acl'],
+  uploads: ['acl'],
+  access_keys: ['user_name', 'status'],
+};
+
+async function forgetLaterSchema(client: SqlClient): Promise<void> {
+  for (const [table, columns] of Object.entries(LATER_COLUMNS)) {
+    await client.exec(`ALTER TABLE ${table} ${columns.map((c) => `DROP COLUMN ${c}`).join(', ')}`);
+  }
+  await client.exec('DROP TABLE users, iam_policies, iam_key_check');
+  await client.exec('DELETE FROM schema_migrations WHERE version >= 5');
+}
+
 async function main(data: string): Promise<void> {
   const chunks = await DiskChunkStore.open(path.join(data, 'chunks'));
   const pieces = [Buffer.alloc(100, 'a'), Buffer.alloc(200, 'b')];
@@ -39,7 +57,9 @@ async function main(data: string): Promise<void> {
   await old.putObject(object('日本/ü key'));
   for (let i = 0; i < 1200; i++) await old.putObject(object(`many/${String(i).padStart(4, '0')}`)); // more than one batch
   await old.createUpload({ bucket: 'photos', key: 'half.bin', uploadId: randomUUID(), owner: OWNER, headers: {}, userMetadata: {}, tags: {} });
-  await old.putAccessKey({ accessKeyId: 'AKOLD', secretKey: 's3cr3t', owner: OWNER, displayName: 'old' });
+  // A key row as the rfs of that time wrote it: a plain secret, no user.
+  await client.query(`INSERT INTO access_keys (access_key_id, secret_key, owner, display_name) VALUES ('AKOLD', 's3cr3t', $1, 'old')`, [OWNER]);
+  await forgetLaterSchema(client);
   await old.close();
   process.stdout.write(JSON.stringify({ first: first.versionId, second: second.versionId, body: Buffer.concat(pieces).toString('base64') }));
 }

@@ -145,6 +145,41 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        progress JSONB NOT NULL
      )`,
   ],
+  // Identity and access (metadata/sql-iam.ts): bucket policies, ACLs and access settings;
+  // users, their keys and named policies. A NULL acl is the owner alone (S3's `private`).
+  // access_keys is reused for users' keys: `secret_key` holds the sealed secret, owner and
+  // display_name are filled from the user; rows from before (user_name NULL, test-only root
+  // keys with a plain secret) belong to no user and never authenticate.
+  [
+    `ALTER TABLE buckets ADD COLUMN IF NOT EXISTS policy TEXT, ADD COLUMN IF NOT EXISTS acl JSONB,
+       ADD COLUMN IF NOT EXISTS ownership TEXT, ADD COLUMN IF NOT EXISTS public_access_block JSONB,
+       ADD COLUMN IF NOT EXISTS quota_bytes INT8`,
+    `ALTER TABLE objects ADD COLUMN IF NOT EXISTS acl JSONB`,
+    `ALTER TABLE object_versions ADD COLUMN IF NOT EXISTS acl JSONB`,
+    `ALTER TABLE uploads ADD COLUMN IF NOT EXISTS acl JSONB`,
+    `CREATE TABLE IF NOT EXISTS users (
+       name TEXT PRIMARY KEY,
+       id TEXT UNIQUE NOT NULL,
+       user_id TEXT NOT NULL,
+       source TEXT NOT NULL,
+       disabled BOOL NOT NULL DEFAULT false,
+       policies JSONB NOT NULL,
+       sessions_valid_after TIMESTAMPTZ NOT NULL DEFAULT now(),
+       created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `ALTER TABLE access_keys ADD COLUMN IF NOT EXISTS user_name TEXT,
+       ADD COLUMN IF NOT EXISTS status TEXT NOT NULL DEFAULT 'Active'`,
+    `CREATE INDEX IF NOT EXISTS access_keys_by_user ON access_keys (user_name)`,
+    `CREATE TABLE IF NOT EXISTS iam_policies (
+       name TEXT PRIMARY KEY,
+       document TEXT NOT NULL,
+       updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `CREATE TABLE IF NOT EXISTS iam_key_check (
+       id TEXT PRIMARY KEY,
+       sealed TEXT NOT NULL
+     )`,
+  ],
 ];
 
 /** How long a migrations lease lasts unless renewed: a gateway that died mid-migration holds

@@ -1,14 +1,16 @@
 import {
-  type AccessKey,
   type Bucket,
   type BucketPatch,
+  type BucketUsage,
   type ChunkRef,
   type CompletedObject,
   type DeleteResult,
+  type Grant,
   type ListPage,
   type ListQuery,
   type MetadataStore,
   type NewObject,
+  type NewBucket,
   type NewPart,
   type NewUpload,
   type ObjectPart,
@@ -48,16 +50,18 @@ import * as uploads from './sql-uploads';
 import { type Cursor, cursorAfter, nextKey, walk } from './sql-walk';
 import { randomUUID } from 'node:crypto';
 import { ClusterStore } from './cluster-store';
-
-
+import { SqlIamStore } from './sql-iam';
 
 /** MetadataStore on any PostgreSQL-wire database (PGlite, PostgreSQL, CockroachDB). */
 export class SqlMetadataStore implements MetadataStore {
   /** Membership, repair queue and job leases of the storage-node tier. */
   readonly cluster: ClusterStore;
+  /** Users, their access keys and named policies. */
+  readonly iam: SqlIamStore;
 
   private constructor(private readonly db: SqlClient) {
     this.cluster = new ClusterStore(db);
+    this.iam = new SqlIamStore(db);
   }
 
   static async open(db: SqlClient): Promise<SqlMetadataStore> {
@@ -65,10 +69,10 @@ export class SqlMetadataStore implements MetadataStore {
     return new SqlMetadataStore(db);
   }
 
-  async createBucket(bucket: { name: string; owner: string; region: string }): Promise<void> {
+  async createBucket(bucket: NewBucket): Promise<void> {
     const inserted = await this.db.query(
-      `INSERT INTO buckets (name, owner, region) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name`,
-      [bucket.name, bucket.owner, bucket.region],
+      `INSERT INTO buckets (name, owner, region, acl, ownership) VALUES ($1, $2, $3, $4::JSONB, $5) ON CONFLICT (name) DO NOTHING RETURNING name`,
+      [bucket.name, bucket.owner, bucket.region, bucket.acl ? JSON.stringify(bucket.acl) : null, bucket.ownership ?? null],
     );
     if (inserted.length > 0) return;
     const existing = await this.getBucket(bucket.name);
@@ -87,9 +91,17 @@ export class SqlMetadataStore implements MetadataStore {
       params.push(value);
       sets.push(`${column} = $${params.length}${cast}`);
     };
+    const json = (column: string, value: unknown) => {
+      if (value !== undefined) set(column, value && JSON.stringify(value), '::JSONB');
+    };
     if (patch.versioning !== undefined) set('versioning', patch.versioning);
-    if (patch.cors !== undefined) set('cors', patch.cors && JSON.stringify(patch.cors), '::JSONB');
-    if (patch.tags !== undefined) set('tags', patch.tags && JSON.stringify(patch.tags), '::JSONB');
+    json('cors', patch.cors);
+    json('tags', patch.tags);
+    if (patch.policy !== undefined) set('policy', patch.policy);
+    json('acl', patch.acl);
+    if (patch.ownership !== undefined) set('ownership', patch.ownership);
+    json('public_access_block', patch.publicAccessBlock);
+    if (patch.quotaBytes !== undefined) set('quota_bytes', patch.quotaBytes, '::INT8');
     if (sets.length === 0) return;
     const rows = await this.db.query(`UPDATE buckets SET ${sets.join(', ')} WHERE name = $1 RETURNING name`, params);
     if (rows.length === 0) throw new MetadataError('NoSuchBucket');
@@ -176,6 +188,7 @@ export class SqlMetadataStore implements MetadataStore {
         version_id: object.id, delete_marker: false, size: object.size, etag: object.etag, owner: object.owner,
         headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
         checksum_type: object.checksumType ?? null, tags: object.tags, part_count: null, inline_data: object.inline ?? null,
+        acl: object.acl ?? null,
       };
       // Most PUTs make a new key: the insert alone settles that (If-Match needs an existing one).
       if (!condition.ifMatch) {
@@ -212,13 +225,23 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> {
-    type Tagged = { version_id: string; null_version: boolean; delete_marker: boolean };
+  putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> {
+    return this.setVersionJson(bucket, key, versionId, 'tags', tags);
+  }
+
+  putObjectAcl(bucket: string, key: string, versionId: string | undefined, acl: Grant[]): Promise<string> {
+    return this.setVersionJson(bucket, key, versionId, 'acl', acl);
+  }
+
+  /** Sets a JSONB column of one version (the current one without versionId) wherever its row
+   * lives; returns its S3 version id. Delete markers have neither tags nor an ACL. */
+  private setVersionJson(bucket: string, key: string, versionId: string | undefined, column: 'tags' | 'acl', value: unknown): Promise<string> {
+    type Updated = { version_id: string; null_version: boolean; delete_marker: boolean };
     return inTransaction(this.db, async (tx) => {
-      const params = [bucket, keyBytes(key), JSON.stringify(tags)];
+      const params = [bucket, keyBytes(key), JSON.stringify(value)];
       const update = (table: string) =>
-        tx.query<Tagged>(
-          `UPDATE ${table} SET tags = $3::JSONB WHERE bucket = $1 AND key = $2 ${versionId === undefined ? '' : `AND ${versionMatch(4)}`}
+        tx.query<Updated>(
+          `UPDATE ${table} SET ${column} = $3::JSONB WHERE bucket = $1 AND key = $2 ${versionId === undefined ? '' : `AND ${versionMatch(4)}`}
            RETURNING version_id, null_version, delete_marker`,
           versionId === undefined ? params : [...params, ...versionParams(versionId)],
         );
@@ -228,7 +251,7 @@ export class SqlMetadataStore implements MetadataStore {
         await requireBucket(tx, bucket);
         throw new MetadataError(versionId === undefined ? 'NoSuchKey' : 'NoSuchVersion');
       }
-      // Tagging a delete marker: S3 answers 405 when it is named, 404 when it is current.
+      // A delete marker: S3 answers 405 when it is named, 404 when it is current.
       if (rows[0].delete_marker) throw new MetadataError(versionId === undefined ? 'NoSuchKey' : 'MethodNotAllowed');
       return s3VersionId(rows[0]);
     });
@@ -350,11 +373,12 @@ export class SqlMetadataStore implements MetadataStore {
       const key = keyBytes(upload.key);
       const current = await lockCurrent(tx, upload.bucket, key);
       checkWriteCondition(condition, current);
-      const size = await uploads.adoptParts(tx, upload, parts, object.id);
+      const adopted = await uploads.adoptParts(tx, upload, parts, object.id);
       const versionId = await installVersion(tx, upload.bucket, key, versioning, current, {
-        version_id: object.id, delete_marker: false, size, etag: object.etag, owner: object.owner,
+        version_id: object.id, delete_marker: false, size: adopted.size, etag: object.etag, owner: object.owner,
         headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
         checksum_type: object.checksumType ?? null, tags: object.tags, part_count: parts.length, inline_data: null,
+        acl: object.acl ?? adopted.acl ?? null,
       });
       return { versionId };
     });
@@ -372,22 +396,28 @@ export class SqlMetadataStore implements MetadataStore {
     return uploads.staleUploads(this.db, before, limit);
   }
 
-  async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
-    const rows = await this.db.query<{ access_key_id: string; secret_key: string; owner: string; display_name: string }>(
-      'SELECT access_key_id, secret_key, owner, display_name FROM access_keys WHERE access_key_id = $1',
-      [accessKeyId],
+  /**
+   * Every version that is not a delete marker counts, current or not. Physical bytes count a
+   * chunk address once however many versions share it (dedup), plus the inline bodies. The
+   * database aggregates in one statement; no version row comes back to the gateway.
+   */
+  async bucketUsage(bucket: string): Promise<BucketUsage> {
+    await requireBucket(this.db, bucket);
+    const [row] = await this.db.query<{ n: string; logical: string; in_rows: string; chunked: string }>(
+      `WITH v AS (
+         SELECT version_id, size, inline_data IS NOT NULL AS is_inline FROM objects WHERE bucket = $1 AND NOT delete_marker
+         UNION ALL
+         SELECT version_id, size, inline_data IS NOT NULL AS is_inline FROM object_versions WHERE bucket = $1 AND NOT delete_marker
+       )
+       SELECT count(*) AS n, COALESCE(sum(size), 0) AS logical,
+              COALESCE(sum(CASE WHEN is_inline THEN size ELSE 0 END), 0) AS in_rows,
+              (SELECT COALESCE(sum(d.size), 0) FROM (
+                 SELECT c.address, max(c.size) AS size FROM chunk_refs c JOIN v ON c.owner = v.version_id GROUP BY c.address
+               ) d) AS chunked
+         FROM v`,
+      [bucket],
     );
-    const r = rows[0];
-    return r && { accessKeyId: r.access_key_id, secretKey: r.secret_key, owner: r.owner, displayName: r.display_name };
-  }
-
-  async putAccessKey(key: AccessKey): Promise<void> {
-    await this.db.query(
-      `INSERT INTO access_keys (access_key_id, secret_key, owner, display_name) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (access_key_id) DO UPDATE SET secret_key = excluded.secret_key, owner = excluded.owner,
-         display_name = excluded.display_name`,
-      [key.accessKeyId, key.secretKey, key.owner, key.displayName],
-    );
+    return { objects: Number(row.n), logicalBytes: Number(row.logical), physicalBytes: Number(row.in_rows) + Number(row.chunked) };
   }
 
   async referencedChunks(addresses: string[]): Promise<string[]> {
@@ -411,7 +441,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 }
 
-const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, tags';
+const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, tags, policy, acl, ownership, public_access_block, quota_bytes';
 
 /** Stands for the current version in version order: above every noncurrent seq. */
 const CURRENT_SEQ = 9007199254740991;
@@ -424,6 +454,11 @@ interface BucketRow {
   versioning: Bucket['versioning'] | null;
   cors: Bucket['cors'] | null;
   tags: Bucket['tags'] | null;
+  policy: string | null;
+  acl: Grant[] | null;
+  ownership: Bucket['ownership'] | null;
+  public_access_block: Bucket['publicAccessBlock'] | null;
+  quota_bytes: string | number | null;
 }
 
 type SummaryRow = Pick<VersionRow, 'size' | 'etag' | 'last_modified' | 'owner' | 'checksums' | 'checksum_type'> & { key: Uint8Array };
@@ -463,7 +498,7 @@ async function deleteOne(
   }
   const marker = await installVersion(tx, bucket, key, versioning, current, {
     version_id: randomUUID(), delete_marker: true, size: 0, etag: '', owner, headers: {}, user_meta: {},
-    checksums: {}, checksum_type: null, tags: {}, part_count: null, inline_data: null,
+    checksums: {}, checksum_type: null, tags: {}, part_count: null, inline_data: null, acl: null,
   });
   return { versionId: marker, deleteMarker: true };
 }
@@ -493,6 +528,11 @@ function toBucket(r: BucketRow): Bucket {
     ...(r.versioning ? { versioning: r.versioning } : {}),
     ...(r.cors ? { cors: r.cors } : {}),
     ...(r.tags ? { tags: r.tags } : {}),
+    ...(r.policy != null ? { policy: r.policy } : {}),
+    ...(r.acl ? { acl: r.acl } : {}),
+    ...(r.ownership ? { ownership: r.ownership } : {}),
+    ...(r.public_access_block ? { publicAccessBlock: r.public_access_block } : {}),
+    ...(r.quota_bytes != null ? { quotaBytes: Number(r.quota_bytes) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { SqlQueryable } from './sql';
-import { type NewPart, type NewUpload, type ObjectPart, type Part, type Upload, type UploadPage, type UploadQuery, MetadataError } from './store';
+import { type Grant, type NewPart, type NewUpload, type ObjectPart, type Part, type Upload, type UploadPage, type UploadQuery, MetadataError } from './store';
 import { insertChunkRefs, keyBytes } from './sql-versions';
 import { cursorAfter, walk, type Cursor } from './sql-walk';
 
@@ -9,7 +9,7 @@ import { cursorAfter, walk, type Cursor } from './sql-walk';
  * their offsets, by the new version: a metadata operation, no data is copied.
  */
 
-const UPLOAD_COLUMNS = 'bucket, key, upload_id, owner, initiated, headers, user_meta, tags, checksum_algorithm, checksum_type';
+const UPLOAD_COLUMNS = 'bucket, key, upload_id, owner, initiated, headers, user_meta, tags, checksum_algorithm, checksum_type, acl';
 
 /** Rows per multi-row INSERT of part boundaries (6 parameters each, under the 65,535 limit). */
 const PART_BATCH = 1000;
@@ -25,6 +25,7 @@ interface UploadRow {
   tags: Record<string, string>;
   checksum_algorithm: string | null;
   checksum_type: NewUpload['checksumType'] | null;
+  acl: Grant[] | null;
 }
 
 interface PartRow {
@@ -38,11 +39,11 @@ interface PartRow {
 
 export async function createUpload(db: SqlQueryable, u: NewUpload): Promise<void> {
   const rows = await db.query(
-    `INSERT INTO uploads (bucket, key, upload_id, owner, headers, user_meta, tags, checksum_algorithm, checksum_type)
-     SELECT name, $2, $3, $4, $5::JSONB, $6::JSONB, $7::JSONB, $8, $9 FROM buckets WHERE name = $1 RETURNING upload_id`,
+    `INSERT INTO uploads (bucket, key, upload_id, owner, headers, user_meta, tags, checksum_algorithm, checksum_type, acl)
+     SELECT name, $2, $3, $4, $5::JSONB, $6::JSONB, $7::JSONB, $8, $9, $10::JSONB FROM buckets WHERE name = $1 RETURNING upload_id`,
     [
       u.bucket, keyBytes(u.key), u.uploadId, u.owner, JSON.stringify(u.headers), JSON.stringify(u.userMetadata),
-      JSON.stringify(u.tags), u.checksumAlgorithm ?? null, u.checksumType ?? null,
+      JSON.stringify(u.tags), u.checksumAlgorithm ?? null, u.checksumType ?? null, u.acl ? JSON.stringify(u.acl) : null,
     ],
   );
   if (rows.length === 0) throw new MetadataError('NoSuchBucket');
@@ -130,16 +131,17 @@ export async function listUploads(db: SqlQueryable, q: UploadQuery): Promise<Upl
 
 /**
  * Hands the chosen parts' chunks to the object version `owner`, each part shifted to its
- * offset, records the part boundaries, and drops the upload. Returns the object's size.
+ * offset, records the part boundaries, and drops the upload. Returns the object's size and
+ * the ACL given at CreateMultipartUpload.
  */
 export async function adoptParts(
   tx: SqlQueryable,
   upload: { bucket: string; key: string; uploadId: string },
   chosen: { partNumber: number; etag: string }[],
   owner: string,
-): Promise<number> {
-  const exists = await tx.query(
-    'SELECT 1 FROM uploads WHERE bucket = $1 AND key = $2 AND upload_id = $3 FOR UPDATE',
+): Promise<{ size: number; acl?: Grant[] }> {
+  const exists = await tx.query<Pick<UploadRow, 'acl'>>(
+    'SELECT acl FROM uploads WHERE bucket = $1 AND key = $2 AND upload_id = $3 FOR UPDATE',
     [upload.bucket, keyBytes(upload.key), upload.uploadId],
   );
   if (exists.length === 0) throw new MetadataError('NoSuchUpload');
@@ -168,7 +170,7 @@ export async function adoptParts(
   );
   await insertBoundaries(tx, owner, boundaries);
   await dropParts(tx, [upload.uploadId]);
-  return size;
+  return { size, acl: exists[0].acl ?? undefined };
 }
 
 export async function getObjectParts(db: SqlQueryable, owner: string, after: number, max: number): Promise<ObjectPart[]> {
@@ -235,6 +237,7 @@ function toUpload(r: UploadRow): Upload {
     tags: r.tags,
     ...(r.checksum_algorithm ? { checksumAlgorithm: r.checksum_algorithm } : {}),
     ...(r.checksum_type ? { checksumType: r.checksum_type } : {}),
+    ...(r.acl ? { acl: r.acl } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { type SqlQueryable, SERIALIZATION_FAILURE } from './sql';
-import { type ChunkRef, type ObjectVersion, type VersioningStatus, type WriteCondition, MetadataError } from './store';
+import { type ChunkRef, type Grant, type ObjectVersion, type VersioningStatus, type WriteCondition, MetadataError } from './store';
 
 /**
  * The version rows and the moves between them. `objects` holds each key's current version
@@ -9,7 +9,7 @@ import { type ChunkRef, type ObjectVersion, type VersioningStatus, type WriteCon
 
 /** Columns shared by `objects` and `object_versions`, in one order for INSERT … SELECT. */
 export const VERSION_COLUMNS = `version_id, null_version, delete_marker, size, etag, last_modified, owner, headers,
-  user_meta, checksums, checksum_type, tags, part_count, inline_data`;
+  user_meta, checksums, checksum_type, tags, part_count, inline_data, acl`;
 
 /** A version row as written: every column of VERSION_COLUMNS. */
 export interface VersionRow {
@@ -27,6 +27,8 @@ export interface VersionRow {
   tags: Record<string, string>;
   part_count: string | number | null;
   inline_data: Uint8Array | null;
+  /** NULL: the owner alone, with FULL_CONTROL. */
+  acl: Grant[] | null;
 }
 
 export type NewVersionRow = Omit<VersionRow, 'null_version' | 'last_modified'>;
@@ -64,6 +66,7 @@ export function toObject(bucket: string, r: VersionRow & { key: Uint8Array }, is
     ...(r.checksum_type ? { checksumType: r.checksum_type as ObjectVersion['checksumType'] } : {}),
     tags: r.tags,
     ...(r.part_count != null ? { partCount: Number(r.part_count) } : {}),
+    ...(r.acl ? { acl: r.acl } : {}),
     ...(r.inline_data ? { inline: r.inline_data } : {}),
   };
 }
@@ -147,17 +150,17 @@ const UPDATE_ALL = `version_id = excluded.version_id, null_version = excluded.nu
   size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
   headers = excluded.headers, user_meta = excluded.user_meta, checksums = excluded.checksums,
   checksum_type = excluded.checksum_type, tags = excluded.tags, part_count = excluded.part_count,
-  inline_data = excluded.inline_data`;
+  inline_data = excluded.inline_data, acl = excluded.acl`;
 
 function writeCurrent(tx: SqlQueryable, bucket: string, key: Buffer, nullVersion: boolean, row: NewVersionRow, onConflict: string): Promise<unknown[]> {
   return tx.query(
     `INSERT INTO objects (bucket, key, ${VERSION_COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9::JSONB, $10::JSONB, $11::JSONB, $12, $13::JSONB, $14, $15)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9::JSONB, $10::JSONB, $11::JSONB, $12, $13::JSONB, $14, $15, $16::JSONB)
      ON CONFLICT (bucket, key) ${onConflict}`,
     [
       bucket, key, row.version_id, nullVersion, row.delete_marker, row.size, row.etag, row.owner,
       JSON.stringify(row.headers), JSON.stringify(row.user_meta), JSON.stringify(row.checksums), row.checksum_type,
-      JSON.stringify(row.tags), row.part_count, row.inline_data,
+      JSON.stringify(row.tags), row.part_count, row.inline_data, row.acl && JSON.stringify(row.acl),
     ],
   );
 }

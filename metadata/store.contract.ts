@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MetadataStore, NewObject } from './store';
+import type { Grant, MetadataStore, NewObject, NewUser, StoredKey } from './store';
 
 /** The MetadataStore contract, run on every backend (the embedded PostgreSQL, a PostgreSQL server). */
 export function describeMetadataStore(name: string, open: () => Promise<MetadataStore>): void {
@@ -129,13 +129,6 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       await store.deleteBucket('gone');
       expect(await store.getBucket('gone')).toBeUndefined();
       await expect(store.deleteBucket('gone')).rejects.toMatchObject({ code: 'NoSuchBucket' });
-    });
-
-    test('AccessKeys: put, get, replace', async () => {
-      await store.putAccessKey({ accessKeyId: 'AK1', secretKey: 's1', owner, displayName: 'root' });
-      await store.putAccessKey({ accessKeyId: 'AK1', secretKey: 's2', owner, displayName: 'root' });
-      expect(await store.getAccessKey('AK1')).toEqual({ accessKeyId: 'AK1', secretKey: 's2', owner, displayName: 'root' });
-      expect(await store.getAccessKey('nope')).toBeUndefined();
     });
 
     test('UpdateBucket: versioning, CORS and tags round-trip; null removes; NoSuchBucket', async () => {
@@ -310,6 +303,198 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       expect(removed).toEqual({ versionId: kept.id, deleteMarker: false });
       const left = await store.listVersions({ bucket: 'bulk', prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 10 });
       expect(left.versions.map((v) => [v.versionId, v.deleteMarker])).toEqual([[marker.versionId, true]]);
+    });
+
+    const canonical = (n: number) => n.toString(16).padStart(64, '0');
+    function user(name: string, n: number, extra: Partial<NewUser> = {}): NewUser {
+      return { name, id: canonical(n), userId: `AIDA${n}`, source: 'local', policies: [], ...extra };
+    }
+    function key(accessKeyId: string, userName: string): StoredKey {
+      return { accessKeyId, userName, sealedSecret: `v1.sealed-${accessKeyId}`, status: 'Active', createdAt: new Date('2024-05-01T00:00:00Z') };
+    }
+    const reader: Grant = { grantee: { type: 'CanonicalUser', id: canonical(99) }, permission: 'READ' };
+    const everyone: Grant = { grantee: { type: 'Group', uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' };
+
+    test('IamUsers (CockroachDB-compatible SQL): create, a taken name or id is EntityAlreadyExists, get, list, update, patch policies, disable', async () => {
+      await store.iam.createUser(user('alice', 1, { policies: ['readonly'] }));
+      await store.iam.createUser(user('oidc.example/42', 2, { source: 'oidc' }));
+      await expect(store.iam.createUser(user('alice', 3))).rejects.toMatchObject({ name: 'IamError', code: 'EntityAlreadyExists' });
+      await expect(store.iam.createUser(user('carol', 1))).rejects.toMatchObject({ code: 'EntityAlreadyExists' });
+      const alice = await store.iam.getUser('alice');
+      expect(alice).toMatchObject({ name: 'alice', id: canonical(1), userId: 'AIDA1', source: 'local', policies: ['readonly'], disabled: false });
+      expect(Math.abs(alice!.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+      expect(Math.abs(alice!.sessionsValidAfter.getTime() - Date.now())).toBeLessThan(60_000);
+      expect(await store.iam.getUserById(canonical(2))).toMatchObject({ name: 'oidc.example/42', source: 'oidc' });
+      expect(await store.iam.getUser('carol')).toBeUndefined();
+      expect(await store.iam.getUserById(canonical(3))).toBeUndefined();
+      const names = (await store.iam.listUsers()).map((u) => u.name);
+      expect(names).toEqual([...names].sort());
+      expect(names).toEqual(expect.arrayContaining(['alice', 'oidc.example/42']));
+      const revoked = new Date('2030-01-02T03:04:05Z');
+      await store.iam.updateUser('alice', { policies: ['readonly', 'writer'] });
+      await store.iam.updateUser('alice', { disabled: true, sessionsValidAfter: revoked });
+      expect(await store.iam.getUser('alice')).toMatchObject({ policies: ['readonly', 'writer'], disabled: true, sessionsValidAfter: revoked });
+      await store.iam.updateUser('alice', { disabled: false, policies: [] });
+      expect(await store.iam.getUser('alice')).toMatchObject({ policies: [], disabled: false, sessionsValidAfter: revoked });
+      await store.iam.updateUser('alice', {}); // an empty patch changes nothing
+      await expect(store.iam.updateUser('nobody', { disabled: true })).rejects.toMatchObject({ code: 'NoSuchEntity' });
+    });
+
+    test('IamKeys (CockroachDB-compatible SQL): create, get, list, status, delete; NoSuchEntity for an unknown user or key', async () => {
+      await store.iam.createUser(user('keyed', 10));
+      await store.iam.createKey(key('AKKEY1', 'keyed'));
+      await store.iam.createKey({ ...key('AKKEY2', 'keyed'), createdAt: new Date('2024-06-01T00:00:00Z') });
+      expect(await store.iam.getKey('AKKEY1')).toEqual(key('AKKEY1', 'keyed'));
+      expect(await store.iam.getKey('nope')).toBeUndefined();
+      await expect(store.iam.createKey(key('AKKEY1', 'keyed'))).rejects.toMatchObject({ code: 'EntityAlreadyExists' });
+      await expect(store.iam.createKey(key('AKKEY3', 'nobody'))).rejects.toMatchObject({ code: 'NoSuchEntity' });
+      expect(await store.iam.getKey('AKKEY3')).toBeUndefined();
+      expect((await store.iam.listKeys('keyed')).map((k) => k.accessKeyId)).toEqual(['AKKEY1', 'AKKEY2']);
+      expect(await store.iam.listKeys('nobody')).toEqual([]);
+      await store.iam.setKeyStatus('AKKEY1', 'Inactive');
+      expect(await store.iam.getKey('AKKEY1')).toMatchObject({ status: 'Inactive' });
+      await expect(store.iam.setKeyStatus('nope', 'Active')).rejects.toMatchObject({ code: 'NoSuchEntity' });
+      await store.iam.deleteKey('AKKEY1');
+      expect(await store.iam.getKey('AKKEY1')).toBeUndefined();
+      expect((await store.iam.listKeys('keyed')).map((k) => k.accessKeyId)).toEqual(['AKKEY2']);
+    });
+
+    test('IamUsers_delete (CockroachDB-compatible SQL): DeleteConflict while the user owns a bucket; its keys go with it', async () => {
+      await store.iam.createUser(user('leaving', 20));
+      await store.iam.createKey(key('AKLEAVE1', 'leaving'));
+      await store.iam.createKey(key('AKLEAVE2', 'leaving'));
+      await store.createBucket({ name: 'leaving-bucket', owner: canonical(20), region: 'us-east-1' });
+      await expect(store.iam.deleteUser('leaving')).rejects.toMatchObject({ code: 'DeleteConflict' });
+      expect(await store.iam.getKey('AKLEAVE1')).toBeDefined(); // the refusal changed nothing
+      await store.deleteBucket('leaving-bucket');
+      await store.iam.deleteUser('leaving');
+      expect(await store.iam.getUser('leaving')).toBeUndefined();
+      expect(await store.iam.getKey('AKLEAVE1')).toBeUndefined();
+      expect(await store.iam.getKey('AKLEAVE2')).toBeUndefined();
+      await expect(store.iam.deleteUser('leaving')).rejects.toMatchObject({ code: 'NoSuchEntity' });
+      // A new user of the same name starts with no keys.
+      await store.iam.createUser(user('leaving', 21));
+      expect(await store.iam.listKeys('leaving')).toEqual([]);
+    });
+
+    test('IamUsers_deleteRacesKeys (CockroachDB-compatible SQL, SERIALIZABLE): a key added while its user is deleted never outlives it', async () => {
+      await store.iam.createUser(user('racing', 30));
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 5 }, (_, i) => store.iam.createKey(key(`AKRACE${i}`, 'racing'))),
+        store.iam.deleteUser('racing'),
+      ]);
+      expect(results[5].status).toBe('fulfilled');
+      for (const r of results.slice(0, 5)) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'NoSuchEntity' });
+      expect(await store.iam.listKeys('racing')).toEqual([]);
+    });
+
+    test('IamPolicies (CockroachDB-compatible SQL): put, replace, list, delete; DeleteConflict while attached', async () => {
+      await store.iam.putPolicy('p-read', '{"Version":"2012-10-17","Statement":[]}');
+      const first = (await store.iam.getPolicy('p-read'))!;
+      await store.iam.putPolicy('p-read', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}');
+      await store.iam.putPolicy('p-write', '{}');
+      const replaced = (await store.iam.getPolicy('p-read'))!;
+      expect(replaced.document).toBe('{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}');
+      expect(replaced.updatedAt.getTime()).toBeGreaterThanOrEqual(first.updatedAt.getTime());
+      expect(await store.iam.getPolicy('p-none')).toBeUndefined();
+      const names = (await store.iam.listPolicies()).map((p) => p.name);
+      expect(names).toEqual([...names].sort());
+      expect(names).toEqual(expect.arrayContaining(['p-read', 'p-write']));
+      await store.iam.createUser(user('attached', 40, { policies: ['other', 'p-read'] }));
+      await expect(store.iam.deletePolicy('p-read')).rejects.toMatchObject({ code: 'DeleteConflict' });
+      expect(await store.iam.getPolicy('p-read')).toBeDefined();
+      await store.iam.updateUser('attached', { policies: ['other'] });
+      await store.iam.deletePolicy('p-read');
+      expect(await store.iam.getPolicy('p-read')).toBeUndefined();
+      await expect(store.iam.deletePolicy('p-read')).rejects.toMatchObject({ code: 'NoSuchEntity' });
+    });
+
+    test('IamKeyCheck (CockroachDB-compatible SQL, ON CONFLICT DO NOTHING): the first value stays, later calls get it back', async () => {
+      const first = await store.iam.keyCheck('v1.first');
+      expect(first).toBe('v1.first');
+      expect(await store.iam.keyCheck('v1.second')).toBe('v1.first');
+    });
+
+    test('UpdateBucket_access: policy, ACL, ownership, public access block and quota round-trip; null removes each', async () => {
+      await store.createBucket({ name: 'access', owner, region: 'us-east-1' });
+      expect(await store.getBucket('access')).not.toHaveProperty('acl');
+      const pab = { blockPublicAcls: true, ignorePublicAcls: false, blockPublicPolicy: true, restrictPublicBuckets: false };
+      const policy = '{"Version":"2012-10-17","Statement":[]}';
+      await store.updateBucket('access', { policy, acl: [reader, everyone], ownership: 'BucketOwnerEnforced', publicAccessBlock: pab, quotaBytes: 5_000_000_000 });
+      const set = { policy, acl: [reader, everyone], ownership: 'BucketOwnerEnforced', publicAccessBlock: pab, quotaBytes: 5_000_000_000 };
+      expect(await store.getBucket('access')).toMatchObject(set);
+      expect((await store.listBuckets(owner)).find((b) => b.name === 'access')).toMatchObject(set);
+      await store.updateBucket('access', { policy: null, acl: null, ownership: null, publicAccessBlock: null, quotaBytes: null });
+      const b = await store.getBucket('access');
+      for (const field of ['policy', 'acl', 'ownership', 'publicAccessBlock', 'quotaBytes']) expect(b).not.toHaveProperty(field);
+      await expect(store.updateBucket('nobucket', { policy: null })).rejects.toMatchObject({ code: 'NoSuchBucket' });
+    });
+
+    test('ObjectAcl: stored with the object, kept when noncurrent, set by version; delete markers refused; a copy has its own', async () => {
+      await store.createBucket({ name: 'acl', owner, region: 'us-east-1' });
+      await store.putObject(object('acl', 'plain'));
+      expect(await store.getObject('acl', 'plain')).not.toHaveProperty('acl');
+      await store.updateBucket('acl', { versioning: 'Enabled' });
+      const first = object('acl', 'k', { acl: [reader] });
+      await store.putObject(first);
+      expect((await store.getObject('acl', 'k')).acl).toEqual([reader]);
+      await store.putObject(object('acl', 'k'));
+      expect((await store.getObject('acl', 'k', first.id)).acl).toEqual([reader]); // moved to object_versions with its row
+      expect(await store.getObject('acl', 'k')).not.toHaveProperty('acl');
+      expect(await store.putObjectAcl('acl', 'k', undefined, [everyone])).not.toBe('null');
+      expect((await store.getObject('acl', 'k')).acl).toEqual([everyone]);
+      expect(await store.putObjectAcl('acl', 'k', first.id, [])).toBe(first.id);
+      expect((await store.getObject('acl', 'k', first.id)).acl).toEqual([]);
+      const marker = await store.deleteObject('acl', 'k');
+      expect((await store.getObject('acl', 'k', first.id)).acl).toEqual([]);
+      await expect(store.putObjectAcl('acl', 'k', undefined, [reader])).rejects.toMatchObject({ code: 'NoSuchKey' });
+      await expect(store.putObjectAcl('acl', 'k', marker.versionId, [reader])).rejects.toMatchObject({ code: 'MethodNotAllowed' });
+      await expect(store.putObjectAcl('acl', 'nope', undefined, [reader])).rejects.toMatchObject({ code: 'NoSuchKey' });
+      await expect(store.putObjectAcl('acl', 'k', randomUUID(), [reader])).rejects.toMatchObject({ code: 'NoSuchVersion' });
+      await expect(store.putObjectAcl('nobucket', 'k', undefined, [reader])).rejects.toMatchObject({ code: 'NoSuchBucket' });
+      // Removing the marker brings the previous version back with its ACL.
+      await store.deleteObject('acl', 'k', marker.versionId);
+      expect((await store.getObject('acl', 'k')).acl).toEqual([everyone]);
+      // CopyObject: the copy gets the ACL it is given, not the source's.
+      const src = object('acl', 'src', { inline: undefined, size: 2, chunks: [{ pos: 0, address: 'f'.repeat(64), size: 2 }], acl: [reader] });
+      await store.putObject(src);
+      await store.putObject(object('acl', 'copy', { inline: undefined, size: 2, chunks: { copyOf: src.id }, acl: [everyone] }));
+      await store.putObject(object('acl', 'copy2', { inline: undefined, size: 2, chunks: { copyOf: src.id } }));
+      expect((await store.getObject('acl', 'copy')).acl).toEqual([everyone]);
+      expect(await store.getObject('acl', 'copy2')).not.toHaveProperty('acl');
+    });
+
+    test('Multipart_acl: the upload keeps its ACL and the completed object gets it, unless completion brings its own', async () => {
+      await store.createBucket({ name: 'mpacl', owner, region: 'us-east-1' });
+      const complete = async (key: string, acl: Grant[] | undefined, given: Grant[] | undefined) => {
+        const uploadId = randomUUID();
+        await store.createUpload({ bucket: 'mpacl', key, uploadId, owner, headers: {}, userMetadata: {}, tags: {}, ...(acl ? { acl } : {}) });
+        const listed = await store.listUploads({ bucket: 'mpacl', prefix: key, delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 10 });
+        expect(listed.uploads[0].acl).toEqual(acl);
+        expect((await store.getUpload('mpacl', key, uploadId)).acl).toEqual(acl);
+        await store.putPart({ uploadId, partNumber: 1, id: randomUUID(), size: 1, etag: '"p"', checksums: {}, chunks: [{ pos: 0, address: 'g'.repeat(64), size: 1 }] });
+        const { inline: _i, chunks: _c, size: _s, ...done } = object('mpacl', key, given ? { acl: given } : {});
+        await store.completeUpload({ bucket: 'mpacl', key, uploadId }, [{ partNumber: 1, etag: '"p"' }], done);
+        return (await store.getObject('mpacl', key)).acl;
+      };
+      expect(await complete('from-upload', [reader], undefined)).toEqual([reader]);
+      expect(await complete('own', [reader], [everyone])).toEqual([everyone]);
+      expect(await complete('none', undefined, undefined)).toBeUndefined();
+    });
+
+    test('BucketUsage (CockroachDB-compatible SQL, one aggregate): every version counts, markers do not, shared chunks are physical once', async () => {
+      await store.createBucket({ name: 'usage', owner, region: 'us-east-1' });
+      expect(await store.bucketUsage('usage')).toEqual({ objects: 0, logicalBytes: 0, physicalBytes: 0 });
+      const shared = [{ pos: 0, address: 'h'.repeat(64), size: 100 }, { pos: 100, address: 'i'.repeat(64), size: 50 }];
+      await store.putObject(object('usage', 'a', { inline: undefined, size: 150, chunks: shared }));
+      await store.putObject(object('usage', 'b', { inline: undefined, size: 250, chunks: [...shared, { pos: 150, address: 'j'.repeat(64), size: 100 }] }));
+      await store.putObject(object('usage', 'small')); // 3 inline bytes
+      expect(await store.bucketUsage('usage')).toEqual({ objects: 3, logicalBytes: 403, physicalBytes: 253 });
+      await store.updateBucket('usage', { versioning: 'Enabled' });
+      await store.putObject(object('usage', 'a', { inline: undefined, size: 100, chunks: [shared[0]] })); // a's first version stays
+      await store.deleteObject('usage', 'b'); // a marker: b's version stays, the marker counts nothing
+      expect(await store.bucketUsage('usage')).toEqual({ objects: 4, logicalBytes: 503, physicalBytes: 253 });
+      await expect(store.bucketUsage('nobucket')).rejects.toMatchObject({ code: 'NoSuchBucket' });
     });
   });
 }

@@ -5,7 +5,7 @@ import type { ClusterStore } from './cluster-store';
  * interface; `SqlMetadataStore` implements it on any PostgreSQL-wire database.
  */
 export interface MetadataStore {
-  createBucket(bucket: { name: string; owner: string; region: string }): Promise<void>;
+  createBucket(bucket: NewBucket): Promise<void>;
   getBucket(name: string): Promise<Bucket | undefined>;
   /** Changes a bucket's settings; a field set to null is removed. Throws NoSuchBucket. */
   updateBucket(name: string, patch: BucketPatch): Promise<void>;
@@ -82,8 +82,9 @@ export interface MetadataStore {
 
   /** Users, their access keys and named policies (metadata/sql-iam.ts). */
   readonly iam: IamStore;
-  /** Object count and logical bytes (every version) of one bucket; physical bytes are the
-   * distinct chunks those versions reference. A scan: for the admin API and quota upkeep. */
+  /** Object count and logical bytes (every version, delete markers excluded) of one bucket;
+   * physical bytes are the distinct chunks those versions reference, plus inline bodies. A
+   * scan: for the admin API and quota upkeep. NoSuchBucket. */
   bucketUsage(bucket: string): Promise<BucketUsage>;
   /** Replaces the ACL of one version (the current one without versionId); returns its S3
    * version id. NoSuchKey/NoSuchVersion, MethodNotAllowed for a delete marker. */
@@ -113,6 +114,8 @@ export interface CorsRule {
   exposeHeaders: string[];
   maxAgeSeconds?: number;
 }
+
+export type NewBucket = Pick<Bucket, 'name' | 'owner' | 'region' | 'acl' | 'ownership'>;
 
 export interface BucketPatch {
   versioning?: VersioningStatus;
@@ -204,7 +207,8 @@ export type NewObject = Omit<ObjectVersion, 'lastModified' | 'versionId' | 'isLa
   chunks: ChunkRef[] | { copyOf: string };
 };
 
-/** An object being completed from an upload: its chunks and size come from the parts. */
+/** An object being completed from an upload: its chunks and size come from the parts; an
+ * undefined `acl` takes the one given at CreateMultipartUpload. */
 export type CompletedObject = Omit<NewObject, 'chunks' | 'size' | 'inline'>;
 
 export interface WriteResult {
@@ -343,12 +347,15 @@ export interface IamStore {
   /** Removes the user and its keys. NoSuchEntity; DeleteConflict while it owns a bucket. */
   deleteUser(name: string): Promise<void>;
 
-  /** NoSuchEntity when the key's user does not exist. */
+  /** NoSuchEntity when the key's user does not exist; EntityAlreadyExists for a taken id. */
   createKey(key: StoredKey): Promise<void>;
+  /** Rows from before users existed (no user) are never returned: they never authenticate. */
   getKey(accessKeyId: string): Promise<StoredKey | undefined>;
+  /** Oldest first; empty for an unknown user. */
   listKeys(userName: string): Promise<StoredKey[]>;
   /** NoSuchEntity when there is no such key. */
   setKeyStatus(accessKeyId: string, status: KeyStatus): Promise<void>;
+  /** Deleting an unknown key succeeds. */
   deleteKey(accessKeyId: string): Promise<void>;
 
   /** Creates or replaces a named policy (the text is validated by the caller). */

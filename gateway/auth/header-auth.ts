@@ -72,7 +72,7 @@ export async function authenticateHeader(
   now: number,
 ): Promise<AuthResult> {
   const auth = parseAuthorizationHeader(authorization);
-  const contentSha256 = single(input.headers['x-amz-content-sha256']);
+  const contentSha256 = single(input.headers['x-amz-content-sha256']) ?? input.bodySha256;
   if (contentSha256 === undefined) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }

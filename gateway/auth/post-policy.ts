@@ -51,7 +51,7 @@ export async function authenticatePostForm(fields: FormFields, identity: Identit
     });
   }
   const scope = formCredential(fields.get('x-amz-credential')!);
-  const credential = await identity.credential(scope.accessKeyId);
+  const credential = await identity.credential(scope.accessKeyId, fields.get('x-amz-security-token'));
   if (!credential) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: scope.accessKeyId });
   const policy = fields.get('policy')!;
   const provided = fields.get('x-amz-signature')!;

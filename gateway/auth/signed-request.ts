@@ -68,7 +68,9 @@ export async function verifySignature(
   identity: Identity,
 ): Promise<VerifiedSignature> {
   const { scope } = claim;
-  const credential = await identity.credential(scope.accessKeyId);
+  const header = input.headers['x-amz-security-token'];
+  const token = typeof header === 'string' ? header : query.find((p) => p.name === 'X-Amz-Security-Token')?.value;
+  const credential = await identity.credential(scope.accessKeyId, token);
   if (!credential) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: scope.accessKeyId });
 
   const signed = splitSignedHeaders(claim.signedHeaders);

@@ -14,6 +14,9 @@ export interface AuthInput {
   /** `req.rawHeaders`, when available: lets repeated headers be joined with ',' as SigV4 wants
    * (Node's `headers` joins them with ', '). */
   rawHeaders?: readonly string[];
+  /** Hex SHA-256 of a body already read, for services other than S3 (STS) whose clients sign
+   * the body's hash without sending x-amz-content-sha256. */
+  bodySha256?: string;
 }
 
 /** Who sent the request: nobody in particular, or the holder of a credential. */

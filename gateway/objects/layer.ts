@@ -45,7 +45,7 @@ export interface ObjectLayer {
 
 /** The object a write makes, as the request describes it; the layer adds its data, size,
  * ETag and checksums. */
-export type ObjectSpec = Pick<NewObject, 'bucket' | 'key' | 'owner' | 'headers' | 'userMetadata' | 'tags'>;
+export type ObjectSpec = Pick<NewObject, 'bucket' | 'key' | 'owner' | 'acl' | 'headers' | 'userMetadata' | 'tags'>;
 
 /** A request body of declared length (Content-Length or x-amz-decoded-content-length),
  * decoded and checked against everything its headers and payload mode declare. */

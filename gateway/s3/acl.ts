@@ -1,116 +1,162 @@
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
+import type { Bucket, Grant } from '../../metadata/store';
+import { MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
-import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
-import { single } from '../protocol/headers';
+import {
+  acceptedWithAclsDisabled, aclFromHeaders, aclXml, cannedAclHeader, EC2_BUNDLE_READER, grantedIds, isDefaultAcl, isPublicAcl,
+  ownerFullControl, parseAclXml, type AclOwners,
+} from '../iam/acl';
 
 /**
- * ACLs, minimally: rfs grants access by ownership (and later by policy), so every bucket and
- * object answers the one ACL that describes that, its owner with FULL_CONTROL. Setting that
- * same ACL (canned `private`, or a policy granting only the owner FULL_CONTROL) is accepted
- * as the no-op it is; any other ACL would be a promise rfs does not keep, so it is
- * NotImplemented. Tools such as s3cmd set `private` routinely.
+ * Bucket and object ACLs. authorize() has already decided the caller may read or write the
+ * ACL (an ACL's READ_ACP/WRITE_ACP, a policy, or owning); these handlers only speak S3: which
+ * of the three forms an ACL came in, the grants S3 stores for it, and what the bucket's
+ * ownership controls and public access block let through.
  */
-const ACL_BODY_LIMIT = 64 * 1024;
-const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
 
-/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
-export async function getBucketAcl({ services, target, caller, reply }: S3Call): Promise<void> {
-  const bucket = await services.buckets.require(target.bucket, caller);
-  reply.type('application/xml').send(ownerOnlyPolicy(bucket.owner, displayName(bucket.owner, caller)));
+/** An AccessControlPolicy of 100 grants is well below this. */
+const ACL_BODY_LIMIT = 64 * 1024;
+
+/** BucketOwnerEnforced: ACLs are disabled, the bucket owner owns every object. */
+export function aclsDisabled(bucket: Bucket): boolean {
+  return bucket.ownership === 'BucketOwnerEnforced';
+}
+
+/** BlockPublicAcls refuses any new ACL that grants to AllUsers or AuthenticatedUsers. */
+export function refusePublicAcl(bucket: Bucket, grants: readonly Grant[] | undefined): void {
+  if (bucket.publicAccessBlock?.blockPublicAcls && isPublicAcl(grants)) throw new S3Error('AccessDenied');
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html
+ * With ACLs disabled S3 shows the bucket owner's FULL_CONTROL, whatever was stored before. */
+export async function getBucketAcl(call: BucketCall): Promise<void> {
+  const { bucket } = call;
+  const grants = aclsDisabled(bucket) ? ownerFullControl(bucket.owner) : bucket.acl ?? ownerFullControl(bucket.owner);
+  await sendAcl(call, bucket.owner, grants);
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
-export async function putBucketAcl(call: S3Call): Promise<void> {
-  const bucket = await call.services.buckets.require(call.target.bucket, call.caller);
-  await acceptOwnerOnlyAcl(call, bucket.owner);
-  call.reply.send();
-}
-
-/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
-export async function getObjectAcl({ services, target, caller, reply }: S3Call): Promise<void> {
-  checkKey(target.key);
-  const versionId = parseVersionId(target.query);
-  const bucket = await services.buckets.require(target.bucket, caller);
-  const object = await readVersion(services.meta, target.bucket, target.key, versionId);
-  refuseDeleteMarker(object, versionId !== undefined, 'GET');
-  reply
-    .headers(versionIdHeader(bucket, object.versionId))
-    .type('application/xml')
-    .send(ownerOnlyPolicy(object.owner, displayName(object.owner, caller)));
-}
-
-/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
-export async function putObjectAcl(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
-  checkKey(target.key);
-  const versionId = parseVersionId(target.query);
-  const bucket = await services.buckets.require(target.bucket, caller);
-  const object = await readVersion(services.meta, target.bucket, target.key, versionId);
-  refuseDeleteMarker(object, versionId !== undefined, 'PUT');
-  await acceptOwnerOnlyAcl(call, object.owner);
-  reply.headers(versionIdHeader(bucket, object.versionId)).send();
-}
-
-function displayName(owner: string, caller: S3Call['caller']): string {
-  return owner === caller.owner ? caller.displayName : owner;
-}
-
-function ownerOnlyPolicy(owner: string, name: string): string {
-  return xmlDocument('AccessControlPolicy', {
-    Owner: { ID: owner, DisplayName: name },
-    AccessControlList: {
-      Grant: {
-        Grantee: { '@xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@xsi:type': 'CanonicalUser', ID: owner, DisplayName: name },
-        Permission: 'FULL_CONTROL',
-      },
-    },
-  });
-}
-
-/** Accepts the owner-only ACL in any of its forms; refuses everything else. */
-async function acceptOwnerOnlyAcl(call: S3Call, owner: string): Promise<void> {
-  const headers = call.request.headers;
-  const canned = single(headers['x-amz-acl']);
-  const grants = GRANT_HEADERS.filter((h) => headers[h] !== undefined);
-  if (canned !== undefined && grants.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
-  if (grants.length > 0) throw notImplemented();
-  const body = await readSmallBody(call, { limit: ACL_BODY_LIMIT, checked: true });
-  if (canned !== undefined) {
-    if (canned !== 'private') throw notImplemented();
-    if (body.length > 0) checkOwnerOnlyPolicy(body, owner);
+export async function putBucketAcl(call: BucketCall): Promise<void> {
+  const { bucket, services, reply } = call;
+  const { canned, grants } = await requestedAcl(call, { owner: bucket.owner, bucketOwner: bucket.owner, resource: 'bucket' });
+  if (aclsDisabled(bucket)) {
+    // The ACLs S3 still accepts change nothing, so there is nothing to store.
+    if (!acceptedWithAclsDisabled(canned, grants, bucket.owner)) throw new S3Error('AccessControlListNotSupported');
+    reply.send();
     return;
   }
-  if (body.length === 0) throw new S3Error('MalformedACLError');
-  checkOwnerOnlyPolicy(body, owner);
+  refusePublicAcl(bucket, grants);
+  await services.buckets.update(bucket.name, { acl: isDefaultAcl(grants, bucket.owner) ? null : grants });
+  reply.send();
 }
 
-function notImplemented(): S3Error {
-  return new S3Error('NotImplemented', 'rfs supports only the private ACL: the owner with FULL_CONTROL.');
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html
+ * With ACLs disabled the bucket owner owns every object, with FULL_CONTROL. */
+export async function getObjectAcl(call: BucketCall): Promise<void> {
+  const { bucket, services, target, reply } = call;
+  checkKey(target.key);
+  const versionId = parseVersionId(target.query);
+  const object = await readVersion(services.meta, bucket.name, target.key, versionId);
+  refuseDeleteMarker(object, versionId !== undefined, 'GET');
+  const owner = aclsDisabled(bucket) ? bucket.owner : object.owner;
+  const grants = aclsDisabled(bucket) ? ownerFullControl(owner) : object.acl ?? ownerFullControl(owner);
+  reply.headers(versionIdHeader(bucket, object.versionId));
+  await sendAcl(call, owner, grants);
 }
 
-/** `<AccessControlPolicy>` whose grants all give the owner FULL_CONTROL (at least one). */
-function checkOwnerOnlyPolicy(body: Buffer, owner: string): void {
-  let policy: unknown;
-  try {
-    policy = parseXml(body.toString('utf8')).AccessControlPolicy;
-  } catch {
-    throw new S3Error('MalformedACLError');
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html
+ * The object is read first: a canned ACL's grants name its owner. */
+export async function putObjectAcl(call: BucketCall): Promise<void> {
+  const { bucket, services, target, reply } = call;
+  checkKey(target.key);
+  const versionId = parseVersionId(target.query);
+  const object = await readVersion(services.meta, bucket.name, target.key, versionId);
+  refuseDeleteMarker(object, versionId !== undefined, 'PUT');
+  const owner = aclsDisabled(bucket) ? bucket.owner : object.owner;
+  const { canned, grants } = await requestedAcl(call, { owner, bucketOwner: bucket.owner, resource: 'object' });
+  if (aclsDisabled(bucket)) {
+    if (!acceptedWithAclsDisabled(canned, grants, bucket.owner)) throw new S3Error('AccessControlListNotSupported');
+    reply.headers(versionIdHeader(bucket, object.versionId)).send();
+    return;
   }
-  if (typeof policy !== 'object' || policy === null) throw new S3Error('MalformedACLError');
-  const { Owner: ownerElement, AccessControlList: list } = policy as { Owner?: unknown; AccessControlList?: unknown };
-  const ownerId = typeof ownerElement === 'object' && ownerElement !== null ? (ownerElement as { ID?: unknown }).ID : undefined;
-  if (ownerId !== undefined && ownerId !== owner) throw notImplemented();
-  const grant = typeof list === 'object' && list !== null ? (list as { Grant?: unknown }).Grant : undefined;
-  const grantList = grant === undefined ? [] : Array.isArray(grant) ? grant : [grant];
-  if (grantList.length === 0) throw notImplemented();
-  for (const g of grantList) {
-    if (typeof g !== 'object' || g === null) throw new S3Error('MalformedACLError');
-    const { Grantee: grantee, Permission: permission } = g as { Grantee?: unknown; Permission?: unknown };
-    if (typeof grantee !== 'object' || grantee === null || typeof permission !== 'string') throw new S3Error('MalformedACLError');
-    const id = (grantee as { ID?: unknown }).ID;
-    if (id !== owner || permission !== 'FULL_CONTROL') throw notImplemented();
+  refusePublicAcl(bucket, grants);
+  const stored = await storeObjectAcl(call, versionId, grants);
+  reply.headers(versionIdHeader(bucket, stored)).send();
+}
+
+/**
+ * The ACL a PutBucketAcl/PutObjectAcl request carries, in exactly one of its three forms: the
+ * x-amz-acl header, x-amz-grant-* headers, or an AccessControlPolicy body. Headers with a body
+ * is refused (S3's UnexpectedContent), none of them MissingSecurityHeader, as S3 answers.
+ */
+async function requestedAcl(call: BucketCall, owners: AclOwners): Promise<{ canned: string | undefined; grants: Grant[] }> {
+  const headers = call.request.headers;
+  const fromHeaders = aclFromHeaders(headers, owners);
+  const body = await readSmallBody(call, { limit: ACL_BODY_LIMIT, checked: true });
+  if (fromHeaders && body.length > 0) {
+    // S3's code is UnexpectedContent, which the error table does not have yet.
+    throw new S3Error('InvalidRequest', 'This request does not support content.');
+  }
+  if (!fromHeaders && body.length === 0) {
+    throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
+  }
+  const grants = fromHeaders ?? parseAclXml(body.toString('utf8'), owners.owner);
+  await checkGrantees(call, grants, owners, fromHeaders ? 'id' : 'CanonicalUser/ID');
+  return { canned: cannedAclHeader(headers), grants };
+}
+
+/**
+ * Every canonical id an ACL grants to must name an account: the resource's owners, the
+ * caller, EC2's (aws-exec-read), or an rfs user. S3 answers InvalidArgument "Invalid id"
+ * otherwise; `argument` is how the id was given (`id` in a grant header, `CanonicalUser/ID` in
+ * a document). For every ACL write, PutObject and CreateBucket included.
+ */
+export async function checkGrantees(call: S3Call, grants: readonly Grant[], owners: AclOwners, argument: 'id' | 'CanonicalUser/ID'): Promise<void> {
+  const known = new Set([owners.owner, owners.bucketOwner, EC2_BUNDLE_READER, ...(call.caller ? [call.caller.owner] : [])]);
+  for (const id of grantedIds(grants)) {
+    if (known.has(id)) continue;
+    if (!(await call.services.meta.iam.getUserById(id))) {
+      throw new S3Error('InvalidArgument', 'Invalid id', { ArgumentName: argument, ArgumentValue: id });
+    }
+  }
+}
+
+/** Display names of canonical ids: the caller's own, else the rfs user's name (one lookup
+ * each, for the handful of ids an ACL names); an id naming no user shows as itself. */
+async function displayNames(call: S3Call, ids: readonly string[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const id of new Set(ids)) {
+    if (call.caller?.owner === id) names.set(id, call.caller.displayName);
+    else if (id !== EC2_BUNDLE_READER) {
+      const user = await call.services.meta.iam.getUserById(id);
+      if (user) names.set(id, user.name);
+    }
+  }
+  return names;
+}
+
+async function sendAcl(call: S3Call, owner: string, grants: readonly Grant[]): Promise<void> {
+  const names = await displayNames(call, [owner, ...grantedIds(grants)]);
+  call.reply.type('application/xml').send(aclXml({ id: owner, displayName: names.get(owner) ?? owner }, grants, names));
+}
+
+/** Replaces a version's ACL; returns its version id. A delete marker or a key gone meanwhile
+ * gets S3's answers, as PutObjectTagging's. */
+async function storeObjectAcl({ services, target }: S3Call, versionId: string | undefined, grants: Grant[]): Promise<string> {
+  const { bucket, key } = target;
+  try {
+    return await services.meta.putObjectAcl(bucket, key, versionId, grants);
+  } catch (e) {
+    if (!(e instanceof MetadataError)) throw e;
+    if (e.code === 'MethodNotAllowed') {
+      if (versionId === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key }, { 'x-amz-delete-marker': 'true' });
+      throw new S3Error('MethodNotAllowed', undefined, { Method: 'PUT', ResourceType: 'DeleteMarker' }, { 'x-amz-delete-marker': 'true', allow: 'DELETE' });
+    }
+    if (e.code === 'NoSuchKey') throw new S3Error('NoSuchKey', undefined, { Key: key });
+    if (e.code === 'NoSuchVersion') throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId ?? '' });
+    throw e;
   }
 }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
 import type { ObjectPart, ObjectVersion } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
@@ -15,13 +15,12 @@ const MAX_PARTS = 1000;
  * Only the attributes named in x-amz-object-attributes, in S3's element order. The ETag is
  * bare (no quotes) here, as S3 writes it in this document.
  */
-export async function getObjectAttributes({ services, target, caller, request, reply }: S3Call): Promise<void> {
+export async function getObjectAttributes({ bucket, services, target, caller, request, reply }: BucketCall): Promise<void> {
   checkKey(target.key);
   const wanted = parseAttributes(request.headers);
   const versionId = parseVersionId(target.query);
   const maxParts = Math.min(intHeader(request.headers, 'x-amz-max-parts') ?? MAX_PARTS, MAX_PARTS);
   const marker = intHeader(request.headers, 'x-amz-part-number-marker') ?? 0;
-  const bucket = await services.buckets.require(target.bucket, caller);
   const object = await readVersion(services.meta, target.bucket, target.key, versionId);
   refuseDeleteMarker(object, versionId !== undefined, 'GET');
 

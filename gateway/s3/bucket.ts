@@ -1,5 +1,7 @@
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
 import { S3Error } from '../protocol/errors';
+import { writerOf } from '../iam/authorize';
+import { createBucketAccess } from './ownership';
 import { isValidBucketName } from './addressing';
 import { isoDate, parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
@@ -17,26 +19,27 @@ export async function createBucket(call: S3Call): Promise<void> {
     if (conf === undefined) throw new S3Error('MalformedXML');
     if (typeof conf === 'object' && typeof conf.LocationConstraint === 'string' && conf.LocationConstraint !== '') region = conf.LocationConstraint;
   }
-  await services.meta.createBucket({ name, owner: caller.owner, region });
+  const owner = writerOf(caller);
+  const { acl, ownership } = await createBucketAccess(call, owner);
+  await services.meta.createBucket({ name, owner, region, acl, ownership });
   await services.buckets.changed(name);
   reply.header('location', `/${name}`).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
-export async function headBucket({ services, target, caller, reply }: S3Call): Promise<void> {
-  const bucket = await services.buckets.require(target.bucket, caller);
+export async function headBucket({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   reply.header('x-amz-bucket-region', bucket.region).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
 export async function deleteBucket({ services, target, caller, reply }: S3Call): Promise<void> {
-  await services.buckets.require(target.bucket, caller);
   await services.buckets.delete(target.bucket);
   reply.code(204).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
 export async function listBuckets({ services, caller, reply }: S3Call): Promise<void> {
+  if (!caller) throw new S3Error('AccessDenied');
   const buckets = await services.meta.listBuckets(caller.owner);
   reply.type('application/xml').send(
     xmlDocument('ListAllMyBucketsResult', {
@@ -48,8 +51,7 @@ export async function listBuckets({ services, caller, reply }: S3Call): Promise<
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html
  * us-east-1 is reported as an empty LocationConstraint, as S3 does. */
-export async function getBucketLocation({ services, target, caller, reply }: S3Call): Promise<void> {
-  const bucket = await services.buckets.require(target.bucket, caller);
+export async function getBucketLocation({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   const region = bucket.region === 'us-east-1' ? '' : bucket.region;
   reply.type('application/xml').send(xmlDocument('LocationConstraint', { '#text': region }));
 }

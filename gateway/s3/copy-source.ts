@@ -21,9 +21,9 @@ export interface CopySource {
 
 /** Parses x-amz-copy-source, checks the caller may read the source bucket, fetches the
  * version and evaluates the copy-source conditions (PreconditionFailed 412). */
-export async function readCopySource({ services, caller, request }: S3Call): Promise<CopySource> {
+export async function readCopySource({ services, request, authorize }: S3Call): Promise<CopySource> {
   const { bucket, key, versionId } = parseCopySource(request.headers['x-amz-copy-source']);
-  await services.buckets.require(bucket, caller);
+  await authorize(versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', bucket, key, versionId);
   if (!(await services.objects.mayExist(bucket, key))) {
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { S3Call } from '../services';
+import type { BucketCall } from '../services';
+import { newObjectAcl } from './ownership';
+import { writerOf } from '../iam/authorize';
 import type { ObjectVersion } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
@@ -21,7 +23,7 @@ type Directive = 'COPY' | 'REPLACE';
  * checksums; metadata and tags come from the source (COPY, the default) or the request
  * (REPLACE).
  */
-export async function copyObject(call: S3Call): Promise<void> {
+export async function copyObject(call: BucketCall): Promise<void> {
   const { services, target, caller, request, reply } = call;
   const { bucket, key } = target;
   checkKey(key);
@@ -32,7 +34,6 @@ export async function copyObject(call: S3Call): Promise<void> {
   const replaced = metadata === 'REPLACE' ? { headers: storedHeaders(headers), userMetadata: userMetadata(headers) } : undefined;
   const tags = tagging === 'REPLACE' ? parseTaggingHeader(single(headers['x-amz-tagging']) ?? '') : undefined;
   const condition = writeCondition(headers);
-  await services.buckets.require(bucket, caller);
 
   const source = await readCopySource(call);
   const from = source.object;
@@ -46,9 +47,10 @@ export async function copyObject(call: S3Call): Promise<void> {
     );
   }
 
+  const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
   const { versionId, lastModified } = await services.objects.copy(
     {
-      bucket, key, owner: caller.owner, tags: tags ?? from.tags,
+      bucket, key, owner, acl, tags: tags ?? from.tags,
       headers: replaced?.headers ?? from.headers, userMetadata: replaced?.userMetadata ?? from.userMetadata,
     },
     from,

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bucket, CorsRule } from '../../metadata/store';
-import type { S3Call, Services } from '../services';
+import type { BucketCall, S3Call, Services } from '../services';
 import type { Target } from './addressing';
 import { S3Error } from '../protocol/errors';
 import { parseXml, xmlDocument } from '../protocol/xml';
@@ -26,8 +26,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html */
 export async function putBucketCors(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
-  await services.buckets.require(target.bucket, caller);
+  const { services, target, reply } = call;
   // S3 requires an integrity check on this body: Content-MD5, or (current SDKs) a flexible checksum.
   const body = await readSmallBody(call, { limit: MAX_CONFIG_BYTES, required: true });
   const rules = parseCorsConfiguration(body.toString('utf8'));
@@ -36,8 +35,7 @@ export async function putBucketCors(call: S3Call): Promise<void> {
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html */
-export async function getBucketCors({ services, target, caller, reply }: S3Call): Promise<void> {
-  const bucket = await services.buckets.require(target.bucket, caller);
+export async function getBucketCors({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   if (!bucket.cors?.length) throw new S3Error('NoSuchCORSConfiguration', undefined, { BucketName: target.bucket });
   const rules = bucket.cors.map((r) => ({
     ...(r.allowedHeaders.length ? { AllowedHeader: r.allowedHeaders } : {}),
@@ -52,7 +50,6 @@ export async function getBucketCors({ services, target, caller, reply }: S3Call)
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html (204 with or without one). */
 export async function deleteBucketCors({ services, target, caller, reply }: S3Call): Promise<void> {
-  await services.buckets.require(target.bucket, caller);
   await services.buckets.update(target.bucket, { cors: null });
   reply.code(204).send();
 }
@@ -79,6 +76,11 @@ export async function preflight(services: Services, target: Target, request: Fas
   // Only the requested headers are echoed, lowercase, in the order asked.
   const allow = names.length ? { 'access-control-allow-headers': names.map((n) => n.toLowerCase()).join(', ') } : {};
   reply.code(200).headers({ ...allowedHeaders(match, origin), ...allow }).send();
+}
+
+/** The routed OPTIONS request (it needs no permission: the bucket's CORS rules decide). */
+export async function preflightRequest({ services, target, request, reply }: S3Call): Promise<void> {
+  await preflight(services, target, request, reply);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import type { S3Call } from '../services';
+import type { BucketCall } from '../services';
 import { type DeleteResult, MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { MAX_KEY_BYTES } from './addressing';
@@ -25,18 +25,20 @@ type Outcome =
  * Each key is deleted as DeleteObject would, all in one metadata transaction; a key the
  * request names wrongly is reported alone. Quiet mode answers only the failures.
  */
-export async function deleteObjects(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
-  const bucket = await services.buckets.require(target.bucket, caller);
+export async function deleteObjects(call: BucketCall): Promise<void> {
+  const { services, reply } = call;
+  const bucket = call.bucket;
   const { quiet, objects } = parseDelete(await readSmallBody(call, { limit: DELETE_BODY_LIMIT, required: true }));
   const outcomes = new Array<Outcome>(objects.length);
   const valid: number[] = [];
-  objects.forEach((o, i) => {
+  await Promise.all(objects.map(async (o, i) => {
     // S3 answers a version id it could never have issued as a version that does not exist.
     if (o.versionId !== undefined && !isVersionId(o.versionId)) outcomes[i] = failure(o, 'NoSuchVersion', 'The specified version does not exist.');
     else if (Buffer.byteLength(o.key, 'utf8') > MAX_KEY_BYTES) outcomes[i] = failure(o, 'KeyTooLongError', 'Your key is too long.');
+    else if (!(await mayDelete(call, o))) outcomes[i] = failure(o, 'AccessDenied', 'Access Denied');
     else valid.push(i);
-  });
+  }));
+  valid.sort((a, b) => a - b);
   try {
     const results = await services.objects.deleteMany(bucket, valid.map((i) => objects[i]));
     valid.forEach((i, n) => (outcomes[i] = deleted(objects[i], results[n])));
@@ -49,6 +51,18 @@ export async function deleteObjects(call: S3Call): Promise<void> {
   const deletedEntries = quiet ? [] : outcomes.flatMap((o) => ('deleted' in o ? [o.deleted] : []));
   const errors = outcomes.flatMap((o) => ('error' in o ? [o.error] : []));
   reply.type('application/xml').send(xmlDocument('DeleteResult', { Deleted: deletedEntries, Error: errors }));
+}
+
+/** Each key is authorized as its own DeleteObject would be; a refusal is that key's error. */
+async function mayDelete(call: BucketCall, o: Target): Promise<boolean> {
+  const action = o.versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion';
+  try {
+    await call.authorize(action, call.target.bucket, o.key, o.versionId);
+    return true;
+  } catch (e) {
+    if (e instanceof S3Error && e.code === 'AccessDenied') return false;
+    throw e;
+  }
 }
 
 function deleted(o: Target, r: DeleteResult): Outcome {

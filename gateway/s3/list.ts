@@ -50,13 +50,12 @@ export async function listObjects(call: S3Call): Promise<void> {
 }
 
 async function listPage(call: S3Call, after: string) {
-  const { services, target, caller } = call;
+  const { services, target } = call;
   const q = target.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const encode = parseEncoding(q);
   const maxKeys = parseMaxKeys(q);
-  await services.buckets.require(target.bucket, caller);
   const page = await services.meta.listObjects({ bucket: target.bucket, prefix, delimiter, after, maxKeys });
   return { page, prefix, delimiter, maxKeys, encode };
 }
@@ -77,7 +76,7 @@ export function parseEncoding(q: URLSearchParams): (s: string) => string {
 
 /** A listing's Owner element: the caller's display name for its own objects. */
 export function ownerElement(owner: string, call: S3Call): { ID: string; DisplayName: string } {
-  return { ID: owner, DisplayName: owner === call.caller.owner ? call.caller.displayName : owner };
+  return { ID: owner, DisplayName: owner === call.caller?.owner ? call.caller.displayName : owner };
 }
 
 function entries(page: ListPage, encode: (s: string) => string, withOwner: boolean, call: S3Call) {

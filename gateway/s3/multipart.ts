@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
+import { newObjectAcl } from './ownership';
+import { writerOf } from '../iam/authorize';
 import type { Upload } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { single } from '../protocol/headers';
@@ -21,7 +23,8 @@ const MAX_LISTED = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
-export async function createMultipartUpload({ services, target, caller, request, reply }: S3Call): Promise<void> {
+export async function createMultipartUpload(call: BucketCall): Promise<void> {
+  const { services, target, caller, request, reply } = call;
   const { bucket, key } = target;
   checkKey(key);
   const headers = request.headers;
@@ -29,10 +32,10 @@ export async function createMultipartUpload({ services, target, caller, request,
   const tagging = single(headers['x-amz-tagging']);
   const tags = tagging === undefined ? {} : parseTaggingHeader(tagging);
   const checksum = uploadChecksum(headers);
-  await services.buckets.require(bucket, caller);
+  const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
   const uploadId = randomUUID();
   await services.meta.createUpload({
-    bucket, key, uploadId, owner: caller.owner, headers: storedHeaders(headers), userMetadata: meta, tags,
+    bucket, key, uploadId, owner, acl, headers: storedHeaders(headers), userMetadata: meta, tags,
     checksumAlgorithm: checksum.algorithm, checksumType: checksum.type,
   });
   if (checksum.algorithm && checksum.type) reply.header('x-amz-checksum-algorithm', checksum.algorithm).header('x-amz-checksum-type', checksum.type);
@@ -76,10 +79,9 @@ export async function uploadPartCopy(call: S3Call): Promise<void> {
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
  * The parts' chunks become unreferenced; GC collects them. */
 export async function abortMultipartUpload(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
+  const { services, target, reply } = call;
   checkKey(target.key);
   const uploadId = uploadIdOf(call);
-  await services.buckets.require(target.bucket, caller);
   await services.meta.abortUpload(target.bucket, target.key, uploadId);
   reply.code(204).send();
 }
@@ -122,7 +124,7 @@ export async function listParts(call: S3Call): Promise<void> {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
 export async function listMultipartUploads(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
+  const { services, target, reply } = call;
   const q = target.query;
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
@@ -134,7 +136,6 @@ export async function listMultipartUploads(call: S3Call): Promise<void> {
   }
   const maxUploads = Math.min(integerParam(q, 'max-uploads', MAX_LISTED), MAX_LISTED);
   const encode = encoder(q);
-  await services.buckets.require(target.bucket, caller);
   const page = await services.meta.listUploads({ bucket: target.bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads });
   reply.type('application/xml').send(
     xmlDocument('ListMultipartUploadsResult', {
@@ -166,10 +167,9 @@ export async function listMultipartUploads(call: S3Call): Promise<void> {
 
 /** The upload the request names, in a bucket the caller owns; NoSuchUpload if it is gone. */
 export async function openUpload(call: S3Call): Promise<Upload> {
-  const { services, target, caller } = call;
+  const { services, target } = call;
   checkKey(target.key);
   const uploadId = uploadIdOf(call);
-  await services.buckets.require(target.bucket, caller);
   return services.meta.getUpload(target.bucket, target.key, uploadId);
 }
 
@@ -260,5 +260,5 @@ function encoder(q: URLSearchParams): (s: string) => string {
 }
 
 function person({ caller }: S3Call, owner: string): { ID: string; DisplayName: string } {
-  return { ID: owner, DisplayName: owner === caller.owner ? caller.displayName : owner };
+  return { ID: owner, DisplayName: owner === caller?.owner ? caller.displayName : owner };
 }

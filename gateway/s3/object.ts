@@ -1,4 +1,6 @@
-import type { S3Call } from '../services';
+import type { BucketCall } from '../services';
+import { writerOf } from '../iam/authorize';
+import { newObjectAcl } from './ownership';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
 import { checkReadConditions, writeCondition } from './conditions';
@@ -12,7 +14,8 @@ import { parseTaggingHeader } from './tagging';
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
-export async function putObject({ services, target, caller, payload, request, reply }: S3Call): Promise<void> {
+export async function putObject(call: BucketCall): Promise<void> {
+  const { services, target, caller, payload, request, reply } = call;
   const { bucket, key } = target;
   checkKey(key);
   const headers = request.headers;
@@ -22,9 +25,9 @@ export async function putObject({ services, target, caller, payload, request, re
   const tagging = headers['x-amz-tagging'];
   const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
-  await services.buckets.require(bucket, caller);
+  const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
   const { etag, versionId, checksums } = await services.objects.put(
-    { bucket, key, owner: caller.owner, tags, headers: storedHeaders(headers), userMetadata: meta },
+    { bucket, key, owner, acl, tags, headers: storedHeaders(headers), userMetadata: meta },
     { source: request.raw, headers, payload },
     condition,
   );
@@ -37,14 +40,14 @@ export async function putObject({ services, target, caller, payload, request, re
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
-export async function getObject(call: S3Call): Promise<void> {
+export async function getObject(call: BucketCall): Promise<void> {
   const { services } = call;
   const { object, start, end } = await describeObject(call);
   return call.reply.send(services.objects.read(object, start, end));
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
-export async function headObject(call: S3Call): Promise<void> {
+export async function headObject(call: BucketCall): Promise<void> {
   await describeObject(call);
   call.reply.send();
 }
@@ -64,7 +67,7 @@ interface Selection {
 /** Looks the object (or the requested version) up and sets what GET and HEAD answer alike:
  * status, object headers, version id, Content-Length, and for a range or a part 206 with
  * Content-Range. Returns the byte span to send. */
-async function describeObject(call: S3Call): Promise<{ object: ObjectVersion; start: number; end: number }> {
+async function describeObject(call: BucketCall): Promise<{ object: ObjectVersion; start: number; end: number }> {
   const { services, target, request, reply } = call;
   const versionId = parseVersionId(target.query);
   const partNumber = parsePartNumber(target.query);
@@ -110,11 +113,11 @@ function parsePartNumber(q: URLSearchParams): number | undefined {
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
  * Deleting a key or a version that does not exist succeeds, as on S3. The answer names the
  * version removed or the delete marker created. */
-export async function deleteObject({ services, target, caller, reply }: S3Call): Promise<void> {
-  const { bucket, key } = target;
+export async function deleteObject({ bucket, services, target, reply }: BucketCall): Promise<void> {
+  const { key } = target;
   checkKey(key);
   const versionId = parseVersionId(target.query);
-  const result = await services.objects.delete(await services.buckets.require(bucket, caller), key, versionId);
+  const result = await services.objects.delete(bucket, key, versionId);
   const named = result.versionId ?? versionId;
   if (named !== undefined) reply.header('x-amz-version-id', named);
   if (result.deleteMarker) reply.header('x-amz-delete-marker', 'true');
@@ -127,10 +130,9 @@ export async function deleteObject({ services, target, caller, reply }: S3Call):
  * key whose newest version is an object or a delete marker (the object layer rebuilds it so),
  * while a version id may name a noncurrent version of any key.
  */
-async function lookupObject({ services, target, caller, request }: S3Call, versionId: string | undefined): Promise<{ bucket: Bucket; object: ObjectVersion }> {
+async function lookupObject({ bucket, services, target, request }: BucketCall, versionId: string | undefined): Promise<{ bucket: Bucket; object: ObjectVersion }> {
   const { bucket: name, key } = target;
   checkKey(key);
-  const bucket = await services.buckets.require(name, caller);
   if (versionId === undefined && !(await services.objects.mayExist(name, key))) {
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }

@@ -2,7 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import Busboy, { type BusboyFileStream, type BusboyHeaders } from '@fastify/busboy';
 import type { Tags } from '../../metadata/store';
-import type { S3Call } from '../services';
+import type { BucketCall, Services } from '../services';
+import type { RequestFacts } from '../iam/authorize';
+import { newObjectAcl } from './ownership';
 import {
   authenticatePostForm, entityTooLarge, entityTooSmall, evaluatePostPolicy, missingField, parsePostPolicy, type FormFields, type SizeRange,
 } from '../auth/post-policy';
@@ -27,31 +29,26 @@ const MAX_PRE_DATA = 20 * 1024;
 /** As for a single PUT. */
 const MAX_POST_BYTES = 5 * 1024 ** 3;
 
-/** A form upload as server.ts hands it over: no caller yet, the form names it. */
-export type FormCall = Pick<S3Call, 'services' | 'target' | 'request' | 'reply'>;
-
-/** The routed action (a POST that came with an Authorization header goes the same way:
- * the form's own signature is what S3 checks). */
-export async function postObject(call: S3Call): Promise<void> {
-  await postObjectForm(call);
-}
-
-export async function postObjectForm({ services, target, request, reply }: FormCall): Promise<void> {
+/** The routed action. The caller is whoever signed the form (a POST that came with an
+ * Authorization header goes the same way: the form's own signature is what S3 checks), and
+ * it is authorized for the key the form names. */
+export async function postObject(call: BucketCall): Promise<void> {
+  const { services, target, request, reply, facts } = call;
   checkFormType(request.headers['content-type']);
   requireLength(request.headers);
-  const bucket = await services.buckets.get(target.bucket);
-  if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket });
   // On any refusal below, the unread rest of the body is left alone: sendError closes the
   // connection instead of reading a file that will not be stored.
   const form = await readFormHead(request.raw, request.headers);
   const { fields } = form;
-  const { owner, key, range } = await admit(form, services, target.bucket, bucket.owner);
+  const { writer, key, range } = await admit(form, services, target.bucket, facts);
+  const acl = fields.get('acl');
+  const { owner, acl: grants } = await newObjectAcl(call, call.bucket, writer, acl === undefined ? {} : { 'x-amz-acl': acl });
   const headers = fieldHeaders(fields);
   const meta = userMetadata(headers);
   const tags = formTags(fields.get('tagging'));
   const { etag, versionId, checksums } = await services.objects
     .put(
-      { bucket: target.bucket, key, owner, tags, headers: storedHeaders(headers), userMetadata: meta },
+      { bucket: target.bucket, key, owner, acl: grants, tags, headers: storedHeaders(headers), userMetadata: meta },
       { source: formFile(form, range), checksums: checksumFields(headers) },
     )
     .catch(async (e: unknown) => {
@@ -68,17 +65,17 @@ export async function postObjectForm({ services, target, request, reply }: FormC
 
 /** Who the form speaks for, the key it writes and the file sizes it allows, once its
  * signature and policy check out; nothing of the file has been read yet. */
-async function admit(form: FormHead, services: FormCall['services'], bucket: string, bucketOwner: string): Promise<{ owner: string; key: string; range: SizeRange }> {
+async function admit(form: FormHead, services: Services, bucket: string, facts: RequestFacts): Promise<{ writer: string; key: string; range: SizeRange }> {
   const { fields } = form;
   const submittedKey = fields.get('key');
   if (submittedKey === undefined || submittedKey === '') throw missingField('key');
   const credential = await authenticatePostForm(fields, services.identity);
-  if (credential.owner !== bucketOwner) throw new S3Error('AccessDenied');
   const policy = parsePostPolicy(fields.get('policy')!, Date.now());
   const key = submittedKey.replaceAll('${filename}', form.filename ?? '');
   checkKey(key);
+  await services.access.authorize({ caller: credential, action: 's3:PutObject', bucket, key, facts: { ...facts, authType: 'POST' } });
   const range = evaluatePostPolicy(policy, { bucket, key, fields });
-  return { owner: credential.owner, key, range: { min: range.min, max: Math.min(range.max, MAX_POST_BYTES) } };
+  return { writer: credential.owner, key, range: { min: range.min, max: Math.min(range.max, MAX_POST_BYTES) } };
 }
 
 /**
@@ -111,7 +108,7 @@ function checksumFields(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /** success_action_redirect (303 to it, with bucket, key and etag), else success_action_status:
  * 200 or 201 (a PostResponse document), anything else 204. */
-function answer(reply: FormCall['reply'], fields: FormFields, o: { bucket: string; key: string; etag: string; location: string }): void {
+function answer(reply: BucketCall['reply'], fields: FormFields, o: { bucket: string; key: string; etag: string; location: string }): void {
   const redirect = redirectUrl(fields.get('success_action_redirect') ?? fields.get('redirect'));
   if (redirect) {
     redirect.searchParams.append('bucket', o.bucket);

@@ -1,4 +1,4 @@
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
 import type { Tags } from '../../metadata/store';
 import { MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
@@ -104,32 +104,31 @@ function taggingDocument(tags: Tags): string {
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
-export async function getObjectTagging({ services, target, caller, reply }: S3Call): Promise<void> {
+export async function getObjectTagging({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   checkKey(target.key);
   const versionId = parseVersionId(target.query);
-  const bucket = await services.buckets.require(target.bucket, caller);
   const object = await readVersion(services.meta, target.bucket, target.key, versionId);
   refuseDeleteMarker(object, versionId !== undefined, 'GET');
   reply.headers(versionIdHeader(bucket, object.versionId)).type('application/xml').send(taggingDocument(object.tags));
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
-export async function putObjectTagging(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
+export async function putObjectTagging(call: BucketCall): Promise<void> {
+  const { target, reply } = call;
   checkKey(target.key);
   const versionId = parseVersionId(target.query);
-  const bucket = await services.buckets.require(target.bucket, caller);
+  const bucket = call.bucket;
   const tags = parseTagging(await readSmallBody(call, { limit: TAGGING_BODY_LIMIT, checked: true }), 'object');
   const stored = await storeObjectTags(call, versionId, tags);
   reply.headers(versionIdHeader(bucket, stored)).send();
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
-export async function deleteObjectTagging(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
+export async function deleteObjectTagging(call: BucketCall): Promise<void> {
+  const { target, reply } = call;
   checkKey(target.key);
   const versionId = parseVersionId(target.query);
-  const bucket = await services.buckets.require(target.bucket, caller);
+  const bucket = call.bucket;
   const stored = await storeObjectTags(call, versionId, {});
   reply.code(204).headers(versionIdHeader(bucket, stored)).send();
 }
@@ -153,10 +152,9 @@ async function storeObjectTags({ services, target }: S3Call, versionId: string |
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
-export async function getBucketTagging({ services, target, caller, reply }: S3Call): Promise<void> {
+export async function getBucketTagging({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   // Tags are read fresh, not from the short bucket cache: another gateway may just have set them.
   services.buckets.forget(target.bucket);
-  const bucket = await services.buckets.require(target.bucket, caller);
   if (!bucket.tags || Object.keys(bucket.tags).length === 0) throw new S3Error('NoSuchTagSet', undefined, { BucketName: target.bucket });
   reply.type('application/xml').send(taggingDocument(bucket.tags));
 }
@@ -164,8 +162,7 @@ export async function getBucketTagging({ services, target, caller, reply }: S3Ca
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html
  * An empty TagSet leaves the bucket without tags. */
 export async function putBucketTagging(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
-  await services.buckets.require(target.bucket, caller);
+  const { services, target, reply } = call;
   const tags = parseTagging(await readSmallBody(call, { limit: TAGGING_BODY_LIMIT, checked: true }), 'bucket');
   await services.buckets.update(target.bucket, { tags: Object.keys(tags).length > 0 ? tags : null });
   reply.code(204).send();
@@ -173,7 +170,6 @@ export async function putBucketTagging(call: S3Call): Promise<void> {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
 export async function deleteBucketTagging({ services, target, caller, reply }: S3Call): Promise<void> {
-  await services.buckets.require(target.bucket, caller);
   await services.buckets.update(target.bucket, { tags: null });
   reply.code(204).send();
 }

@@ -1,5 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import type { S3Call } from '../services';
+import type { BucketCall, S3Call } from '../services';
 import { MetadataError } from '../../metadata/store';
 import type { Bucket, MetadataStore, ObjectVersion, VersionPage, VersionSummary, VersioningStatus } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
@@ -9,8 +9,7 @@ import { ownerElement, parseEncoding, parseMaxKeys } from './list';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
  * A bucket that never had versioning configured answers an empty configuration. */
-export async function getBucketVersioning({ services, target, caller, reply }: S3Call): Promise<void> {
-  const bucket = await services.buckets.require(target.bucket, caller);
+export async function getBucketVersioning({ bucket, services, target, caller, reply }: BucketCall): Promise<void> {
   reply.type('application/xml').send(xmlDocument('VersioningConfiguration', bucket.versioning ? { Status: bucket.versioning } : {}));
 }
 
@@ -19,8 +18,7 @@ const VERSIONING_BODY_LIMIT = 16 * 1024;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html */
 export async function putBucketVersioning(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
-  await services.buckets.require(target.bucket, caller);
+  const { services, target, reply } = call;
   const versioning = parseVersioningConfiguration(await readSmallBody(call, { limit: VERSIONING_BODY_LIMIT, checked: true }));
   await services.buckets.update(target.bucket, { versioning });
   reply.send();
@@ -108,7 +106,7 @@ export function versionIdHeader(bucket: Bucket, versionId: string): Record<strin
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
  * Works on any bucket: a never-versioned one lists its objects with version id null. */
 export async function listObjectVersions(call: S3Call): Promise<void> {
-  const { services, target, caller, reply } = call;
+  const { services, target, reply } = call;
   const q = target.query;
   // S3's order of validation: max-keys, the markers, then encoding-type.
   const maxKeys = parseMaxKeys(q);
@@ -116,7 +114,6 @@ export async function listObjectVersions(call: S3Call): Promise<void> {
   const encode = parseEncoding(q);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
-  await services.buckets.require(target.bucket, caller);
   const page = await services.meta.listVersions({ bucket: target.bucket, prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
   const listing = { prefix, delimiter, keyMarker, versionIdMarker, maxKeys, encode, encodingType: q.has('encoding-type') };
   reply.type('application/xml').send(versionsDocument(call, page, listing));

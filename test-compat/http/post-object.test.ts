@@ -267,10 +267,10 @@ describe('refused by the policy: S3 codes, nothing stored', () => {
 });
 
 describe('malformed forms', () => {
-  test('Form_notMultipart: unsigned → AccessDenied (not a form upload); signed → PreconditionFailed 412', async () => {
+  test('Form_notMultipart: PreconditionFailed 412, unsigned (routed like any request) or signed', async () => {
     const body = 'key=bad%2Furlencoded&file=x';
     const anonymous = await post(`/${bucket}`, 'application/x-www-form-urlencoded', Buffer.from(body));
-    expect(error(anonymous)).toMatchObject({ status: '403', Code: 'AccessDenied' });
+    expect(error(anonymous)).toMatchObject({ status: '412', Code: 'PreconditionFailed' });
     const s = await signRequest(server.url, { method: 'POST', path: `/${bucket}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     const signed = await post(`/${bucket}`, 'application/x-www-form-urlencoded', Buffer.from(body), s.headers);
     expect(error(signed)).toMatchObject({ status: '412', Code: 'PreconditionFailed' });

@@ -253,23 +253,6 @@ describe('ACL', () => {
     await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'acl-obj', AccessControlPolicy: policy }));
   });
 
-  test('Acl_putOther: any other ACL is NotImplemented 501, and nothing changes', async () => {
-    expect(await s3Error(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' })))).toMatchObject({ name: 'NotImplemented', status: 501 });
-    expect(await s3Error(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'acl-obj', ACL: 'public-read' })))).toMatchObject({
-      name: 'NotImplemented',
-      status: 501,
-    });
-    const grantToAll = {
-      Owner: { ID: owner },
-      Grants: [{ Grantee: { URI: 'http://acs.amazonaws.com/groups/global/AllUsers', Type: 'Group' as const }, Permission: 'READ' as const }],
-    };
-    expect(await s3Error(s3.send(new PutBucketAclCommand({ Bucket: bucket, AccessControlPolicy: grantToAll })))).toMatchObject({
-      name: 'NotImplemented',
-      status: 501,
-    });
-    expect((await s3.send(new GetBucketAclCommand({ Bucket: bucket }))).Grants).toHaveLength(1);
-  });
-
   test('Acl_missingObject: NoSuchKey 404', async () => {
     expect(await s3Error(s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'no-such-acl-key' })))).toMatchObject({ name: 'NoSuchKey', status: 404 });
   });
