@@ -10,6 +10,7 @@ import { SecretBox } from './iam/secret-box';
 import { IamCache } from './iam/iam-cache';
 import { AccessControl } from './iam/authorize';
 import { OidcVerifier } from './sts/oidc';
+import { QuotaGuard } from './objects/quota';
 import { GarbageCollector } from './objects/gc';
 import { UploadExpiry } from './objects/upload-expiry';
 import { StoreObjectLayer } from './objects/store-layer';
@@ -18,7 +19,8 @@ import { HashPool } from './body/hash-pool';
 import { RepairJob } from './cluster/repair';
 import { ChunkFilterUpkeep } from './cluster/chunk-filter';
 import { metrics } from './metrics';
-import { registerClusterAdmin } from './admin/cluster-admin';
+import { ensureBuiltinPolicies, registerAdmin } from './admin';
+import { adminAuthorizer } from './admin/authorize-admin';
 
 /** The canonical user id of the root account (S3 ids are 64 hex digits). */
 export const ROOT_OWNER = createHash('sha256').update('rfs:root').digest('hex');
@@ -55,6 +57,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const root = rootCredentials(config.dataDir, config.root);
     const box = SecretBox.load({ masterKey: config.masterKey, dataDir: config.dataDir });
     await box.verifyWith(meta.iam);
+    await ensureBuiltinPolicies(meta.iam);
     const hashes = new HashPool(config.hashThreads);
     const objects = new StoreObjectLayer({ meta, chunks, filter: stores.keyFilter, config, hashes, log });
     const iam = new IamCache(meta.iam, stores.bus);
@@ -69,6 +72,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
       iam,
       box,
       oidc: config.oidc && new OidcVerifier(config.oidc),
+      quota: new QuotaGuard(meta),
       log,
     };
     const app = buildServer(services, log);
@@ -79,9 +83,9 @@ export async function startRfs(config: Config): Promise<Rfs> {
     });
     const chunkFilter = cluster?.chunkFilter && new ChunkFilterUpkeep(cluster.chunkFilter, cluster.membership, log);
     metrics.replicas.set(cluster ? config.replicas : 1);
-    registerClusterAdmin(app, {
+    registerAdmin(app, {
       services, bus: stores.bus, gc, cluster: cluster && repair && { ...cluster, repair },
-      isAdmin: (caller) => caller.owner === ROOT_OWNER,
+      authorizeAdmin: adminAuthorizer(services), rootOwner: ROOT_OWNER,
     });
     const expiry = new UploadExpiry(meta, config.multipartMaxAgeMs, log);
     await app.listen({ host: config.host, port: config.port });

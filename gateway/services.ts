@@ -10,6 +10,7 @@ import type { AccessControl, RequestFacts } from './iam/authorize';
 import type { IamCache } from './iam/iam-cache';
 import type { SecretBox } from './iam/secret-box';
 import type { OidcVerifier } from './sts/oidc';
+import type { QuotaGuard } from './objects/quota';
 
 /** What the handlers work with: the interfaces at the seams, nothing concrete. */
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   iam: IamCache;
   /** Seals stored secrets and STS session tokens. */
   box: SecretBox;
+  /** Holds buckets to their quotas. */
+  quota: QuotaGuard;
   /** Verifies Keycloak (OpenID Connect) tokens for STS; absent when none is configured. */
   oidc?: OidcVerifier;
   log: FastifyBaseLogger;

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const port = firstPort + i;
     start(`gateway-${i + 1}`, 'gateway/main.js', {
       RFS_HOST: env.RFS_HOST || '127.0.0.1', RFS_PORT: String(port), RFS_DATA_DIR: path.join(dir, `gateway-${i + 1}`),
-      RFS_ROOT_ACCESS_KEY: secrets.accessKeyId, RFS_ROOT_SECRET_KEY: secrets.secretKey,
+      RFS_ROOT_ACCESS_KEY: secrets.accessKeyId, RFS_ROOT_SECRET_KEY: secrets.secretKey, RFS_MASTER_KEY: secrets.masterKey,
     });
     return `http://127.0.0.1:${port}`;
   });
@@ -89,17 +89,24 @@ async function main(): Promise<void> {
   );
 }
 
-/** Root keys (gateway/data-dir.ts's rule: from the environment, else made once and kept) and
- * the cluster secret, likewise. */
-async function clusterSecrets(): Promise<RootCredentials & { clusterSecret: string }> {
+/** Root keys (gateway/data-dir.ts's rule: from the environment, else made once and kept), and
+ * likewise the cluster secret and the master key every gateway of one database shares. */
+async function clusterSecrets(): Promise<RootCredentials & { clusterSecret: string; masterKey: string }> {
   const fromEnv = env.RFS_ROOT_ACCESS_KEY && env.RFS_ROOT_SECRET_KEY ? { accessKeyId: env.RFS_ROOT_ACCESS_KEY, secretKey: env.RFS_ROOT_SECRET_KEY } : undefined;
-  const file = path.join(dir, 'cluster-secret');
-  let clusterSecret = env.RFS_CLUSTER_SECRET;
-  if (!clusterSecret) {
-    clusterSecret = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
-    if (!clusterSecret) await writeFile(file, `${(clusterSecret = randomBytes(32).toString('base64url'))}\n`, { mode: 0o600 });
-  }
-  return { ...rootCredentials(dir, fromEnv), clusterSecret };
+  return {
+    ...rootCredentials(dir, fromEnv),
+    clusterSecret: await kept('cluster-secret', env.RFS_CLUSTER_SECRET, () => randomBytes(32).toString('base64url')),
+    masterKey: await kept('master.key', env.RFS_MASTER_KEY, () => randomBytes(32).toString('base64')),
+  };
+}
+
+/** `value` if set, else the content of `<dir>/<name>`, made once with mode 0600. */
+async function kept(name: string, value: string | undefined, make: () => string): Promise<string> {
+  if (value) return value;
+  const file = path.join(dir, name);
+  let kept = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  if (!kept) await writeFile(file, `${(kept = make())}\n`, { mode: 0o600 });
+  return kept;
 }
 
 /** Creates the database named in the URL if the server does not have it yet. */

@@ -1,27 +1,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, type Credential } from '../auth';
+import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server';
-import { S3Error } from '../protocol/errors';
 import { ROOT_OWNER, type Rfs } from '../app';
 import { registerAdmin } from './index';
-
-/**
- * For tests only: the root key, SigV4-signed, is the one administrator. The gateway supplies
- * the product's authorizeAdmin (admin-policy users and Keycloak's admin role too).
- */
-export function rootOnlyAdmin(rfs: Rfs): (request: FastifyRequest) => Promise<Credential> {
-  return async (request) => {
-    const [rawPath, rawQuery = ''] = (request.raw.url ?? '/').split('?', 2);
-    const auth = await authenticate(
-      { method: request.method, rawPath, rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },
-      rfs.services.identity,
-    );
-    if (auth.principal.anonymous || auth.principal.credential.owner !== ROOT_OWNER) throw new S3Error('AccessDenied');
-    return auth.principal.credential;
-  };
-}
+import { adminAuthorizer } from './authorize-admin';
 
 export interface AdminServer {
   url: string;
@@ -50,7 +33,7 @@ export async function startAdminServer(rfs: Rfs): Promise<AdminServer> {
     bus: rfs.stores.bus,
     gc: rfs.gc,
     cluster: rfs.stores.cluster && rfs.repair && { ...rfs.stores.cluster, repair: rfs.repair },
-    authorizeAdmin: rootOnlyAdmin(rfs),
+    authorizeAdmin: adminAuthorizer(rfs.services),
     rootOwner: ROOT_OWNER,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

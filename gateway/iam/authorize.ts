@@ -98,6 +98,20 @@ export class AccessControl {
     throw new S3Error('AccessDenied');
   }
 
+  /** Whether `caller` may use the admin API: root always; anyone else when its own policies
+   * (a user's attached ones, a session's or a Keycloak token's roles) allow `rfs:Admin`, as the
+   * built-in `admin` policy does, and none denies it. Owning buckets grants nothing here. */
+  async mayAdminister(caller: Credential, facts: RequestFacts): Promise<boolean> {
+    if (caller.user === undefined && caller.session === undefined) return true;
+    const request: AccessRequest = { caller, action: 'rfs:Admin', facts };
+    const policyRequest = this.policyRequest(request, 'rfs:admin');
+    const inline = caller.session?.inlinePolicy;
+    return (
+      evaluatePolicies(await this.identityPolicies(caller), policyRequest) === 'Allow' &&
+      (inline === undefined || this.iam.compiled(inline, 'identity').evaluate(policyRequest) === 'Allow')
+    );
+  }
+
   private async bucketOf(request: AccessRequest): Promise<Bucket | undefined> {
     if (!request.bucket || request.creating) return undefined;
     const bucket = await this.buckets.get(request.bucket);

@@ -269,11 +269,14 @@ export function parsePolicy(
   return new Policy(text, statements, kind === 'resource');
 }
 
-/** Bytes for S3; characters other than whitespace for IAM (counted only up to the limit). */
+/** Bytes for S3; for IAM, characters other than JSON's whitespace (counted up to the limit). */
 function exceeds(text: string, kind: 'identity' | 'resource', limit: number): boolean {
   if (kind === 'resource') return Buffer.byteLength(text, 'utf8') > limit;
   let size = 0;
-  for (let i = 0; i < text.length && size <= limit; i++) if (!/\s/.test(text[i])) size++;
+  for (let i = 0; i < text.length && size <= limit; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) size++;
+  }
   return size > limit;
 }
 

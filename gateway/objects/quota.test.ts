@@ -35,7 +35,7 @@ async function refusal(p: Promise<unknown>): Promise<S3Error> {
 beforeAll(async () => {
   database = await createTestDatabase(`rfs_quota_${process.pid}`);
   store = await SqlMetadataStore.open(new PgClient(database.url));
-  for (const name of ['free', 'limited', 'stale', 'shared']) await store.createBucket({ name, owner: 'o', region: 'us-east-1' });
+  for (const name of ['free', 'limited', 'stale', 'shared', 'parts']) await store.createBucket({ name, owner: 'o', region: 'us-east-1' });
 });
 
 afterAll(async () => {
@@ -83,6 +83,18 @@ test('Quota_concurrent: checks arriving together share one usage read, and toget
   const results = await Promise.allSettled(Array.from({ length: 10 }, () => guard.check(b, 150)));
   expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(6);
   expect(reads).toBe(1);
+});
+
+test('Quota_complete: parts that each fit cannot complete into an object past the quota, once their window has passed', async () => {
+  const guard = new QuotaGuard(counted, 50);
+  await put('parts', 'old', 400);
+  const b = await bucket('parts', 1000);
+  await guard.check(b, 500); // part 1
+  await new Promise((r) => setTimeout(r, 80));
+  await guard.check(b, 500); // part 2: usage read again, parts are not in it
+  await expect(guard.checkComplete(b, 1000)).rejects.toThrow(S3Error); // 400 + 1000 > 1000
+  await guard.checkComplete(b, 600); // the parts just accepted are not counted twice
+  await expect(guard.check(b, 1)).rejects.toThrow(S3Error);
 });
 
 test('Quota_forget: a forgotten bucket is read again at once', async () => {

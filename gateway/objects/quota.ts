@@ -41,9 +41,20 @@ export class QuotaGuard {
     if (bucket.quotaBytes == null) return;
     const usage = await this.current(bucket.name);
     if (usage.logicalBytes + usage.accepted + incomingBytes > bucket.quotaBytes) {
-      throw new S3Error('QuotaExceeded', `The bucket quota of ${bucket.quotaBytes} bytes would be exceeded by this upload.`);
+      throw exceeded(bucket.quotaBytes);
     }
     usage.accepted += incomingBytes;
+  }
+
+  /** CompleteMultipartUpload: its parts' bytes become the object's. Parts were checked as they
+   * came, but stop counting at the next read (usage counts objects, not parts), so the whole
+   * object is held to the quota here. Only stored usage is compared: what this gateway
+   * accepted since may be these very parts. */
+  async checkComplete(bucket: Bucket, objectBytes: number): Promise<void> {
+    if (bucket.quotaBytes == null) return;
+    const usage = await this.current(bucket.name);
+    if (usage.logicalBytes + objectBytes > bucket.quotaBytes) throw exceeded(bucket.quotaBytes);
+    usage.accepted += objectBytes;
   }
 
   /** Forgets what is known of a bucket (deleted, or its quota changed): the next check reads. */
@@ -77,3 +88,5 @@ export class QuotaGuard {
     }
   }
 }
+
+const exceeded = (quotaBytes: number) => new S3Error('QuotaExceeded', `The bucket quota of ${quotaBytes} bytes would be exceeded by this upload.`);

@@ -48,6 +48,7 @@ export async function copyObject(call: BucketCall): Promise<void> {
   }
 
   const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
+  await services.quota.check(call.bucket, from.size);
   const { versionId, lastModified } = await services.objects.copy(
     {
       bucket, key, owner, acl, tags: tags ?? from.tags,

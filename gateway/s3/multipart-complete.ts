@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { S3Call, Services } from '../services';
+import type { BucketCall, Services } from '../services';
 import type { Part, Upload } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { single } from '../protocol/headers';
@@ -17,7 +17,7 @@ const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
  * Validates the part list against the stored parts, then commits the object from the parts'
  * chunk references in one transaction: no data is read or copied. */
-export async function completeMultipartUpload(call: S3Call): Promise<void> {
+export async function completeMultipartUpload(call: BucketCall): Promise<void> {
   const { services, target, request, reply } = call;
   const { bucket, key } = target;
   const upload = await openUpload(call);
@@ -26,6 +26,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<void> {
   const parts = await matchParts(services, upload, requested);
   const checksums = await objectChecksums(upload, parts, expected);
   checkObjectSize(request.headers, parts);
+  await services.quota.checkComplete(call.bucket, parts.reduce((sum, p) => sum + p.size, 0));
   const etag = multipartEtag(parts);
   const condition = writeCondition(request.headers);
   const { versionId } = await services.objects.complete(upload, parts, { etag, checksums }, condition);

@@ -44,7 +44,7 @@ export async function createMultipartUpload(call: BucketCall): Promise<void> {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
  * The body is chunked like any PUT's, never inline: Complete concatenates chunk lists. */
-export async function uploadPart(call: S3Call): Promise<void> {
+export async function uploadPart(call: BucketCall): Promise<void> {
   const { services, request, reply, payload } = call;
   const headers = request.headers;
   const partNumber = partNumberOf(call);
@@ -52,6 +52,7 @@ export async function uploadPart(call: S3Call): Promise<void> {
   const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
   if (declared > MAX_PART_BYTES) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PART_BYTES) });
   checkPartChecksum(upload, headers);
+  await services.quota.check(call.bucket, declared);
   const { etag, checksums } = await services.objects.putPart(upload, partNumber, { source: request.raw, headers, payload });
   reply.header('etag', etag).headers(checksumHeaders(checksums)).send();
 }
@@ -59,7 +60,7 @@ export async function uploadPart(call: S3Call): Promise<void> {
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
  * The source range is read and chunked again: content-defined chunking cuts content already
  * stored into the chunks it is stored as, so the copy mostly writes nothing new. */
-export async function uploadPartCopy(call: S3Call): Promise<void> {
+export async function uploadPartCopy(call: BucketCall): Promise<void> {
   const { services, request, reply } = call;
   const partNumber = partNumberOf(call);
   const upload = await openUpload(call);
@@ -69,6 +70,7 @@ export async function uploadPartCopy(call: S3Call): Promise<void> {
   if (range.end - range.start + 1 > MAX_PART_BYTES) {
     throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_BYTES}`);
   }
+  await services.quota.check(call.bucket, range.end - range.start + 1);
   const { etag, checksums } = await services.objects.copyPart(upload, partNumber, source.object, range);
   reply
     .headers(copySourceVersionHeader(source))

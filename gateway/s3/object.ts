@@ -26,6 +26,7 @@ export async function putObject(call: BucketCall): Promise<void> {
   const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
   const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
+  await services.quota.check(call.bucket, declared);
   const { etag, versionId, checksums } = await services.objects.put(
     { bucket, key, owner, acl, tags, headers: storedHeaders(headers), userMetadata: meta },
     { source: request.raw, headers, payload },

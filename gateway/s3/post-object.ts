@@ -42,6 +42,8 @@ export async function postObject(call: BucketCall): Promise<void> {
   const { fields } = form;
   const { writer, key, range } = await admit(form, services, target.bucket, facts);
   const acl = fields.get('acl');
+  // The form's length bounds the file's: enough to hold a quota.
+  await services.quota.check(call.bucket, Number(request.headers['content-length'] ?? 0));
   const { owner, acl: grants } = await newObjectAcl(call, call.bucket, writer, acl === undefined ? {} : { 'x-amz-acl': acl });
   const headers = fieldHeaders(fields);
   const meta = userMetadata(headers);

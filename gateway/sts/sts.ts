@@ -142,7 +142,8 @@ function commonParameters(params: URLSearchParams, deps: StsDeps): RoleRequest {
   if (!NAME_PATTERN.test(sessionName)) {
     throw new StsError('ValidationError', `1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]{2,64}`);
   }
-  if (params.has('PolicyArns.member.1')) {
+  // Managed session policies would narrow the session further; ignoring them would grant more than asked.
+  if ([...params.keys()].some((name) => name.startsWith('PolicyArns.'))) {
     throw new StsError('InvalidParameterValue', 'PolicyArns are not supported; pass an inline Policy to narrow the session');
   }
   return { roleArn, roleName, sessionName, durationSeconds: durationSeconds(params, deps.maxSeconds), inlinePolicy: inlinePolicy(params, deps) };

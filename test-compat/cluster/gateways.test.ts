@@ -17,6 +17,7 @@ import { objectBytes, pseudoRandom, s3Client, s3Error, startChildServer, startTe
 import { signRequest } from '../http/signing';
 import { MiB } from '../storage/disk';
 import { flushRedisDb, redisDbUrl } from './redis-db';
+import { MASTER_KEY } from './nodes';
 import { createTestDatabase } from '../../metadata/pg.testing';
 
 /**
@@ -37,7 +38,7 @@ let b: S3Client;
 
 /** Environment that makes a gateway a member of the cluster. */
 function clusterEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { RFS_DATABASE_URL: database.url, RFS_REDIS_URL: REDIS_URL, RFS_CHUNKS_DIR: chunksDir, ...extra };
+  return { RFS_DATABASE_URL: database.url, RFS_REDIS_URL: REDIS_URL, RFS_CHUNKS_DIR: chunksDir, RFS_MASTER_KEY: MASTER_KEY, ...extra };
 }
 
 beforeAll(async () => {
@@ -45,7 +46,9 @@ beforeAll(async () => {
   chunksDir = await tempDataDir('cluster-chunks');
   dataDirs = [await tempDataDir('cluster-a'), await tempDataDir('cluster-b')];
   // Both start at once on a new database: the migrations lease lets one of them migrate.
-  gateways = await Promise.all(dataDirs.map((d) => startTestServer(clusterEnv(), d)));
+  const started = await Promise.allSettled(dataDirs.map((d) => startTestServer(clusterEnv(), d)));
+  gateways = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  for (const s of started) if (s.status === 'rejected') throw s.reason; // afterAll stops the one that started
   [a, b] = gateways.map((g) => s3Client(g.url));
   await a.send(new CreateBucketCommand({ Bucket: bucket }));
 });

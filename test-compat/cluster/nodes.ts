@@ -12,12 +12,14 @@ import { tempDataDir } from '../harness';
 import { processTree } from '../storage/disk';
 
 export const CLUSTER_SECRET = 'rfs-test-cluster-secret-000000000000';
+/** Every gateway of one database seals and opens access key secrets with the same key. */
+export const MASTER_KEY = '00'.repeat(32);
 /** Heartbeats every 200 ms: a stopped node counts as down after 1 s, not 10. */
 export const HEARTBEAT_SECONDS = '0.2';
 
 /** Environment that makes a gateway write to the storage nodes registered in `databaseUrl`. */
 export function nodeGatewayEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { RFS_DATABASE_URL: databaseUrl, RFS_CLUSTER_SECRET: CLUSTER_SECRET, RFS_NODE_HEARTBEAT_SECONDS: HEARTBEAT_SECONDS, ...extra };
+  return { RFS_DATABASE_URL: databaseUrl, RFS_CLUSTER_SECRET: CLUSTER_SECRET, RFS_MASTER_KEY: MASTER_KEY, RFS_NODE_HEARTBEAT_SECONDS: HEARTBEAT_SECONDS, ...extra };
 }
 
 export interface TestNode {
