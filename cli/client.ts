@@ -64,7 +64,7 @@ export class AdminClient {
       protocol: url.protocol,
       hostname: url.hostname,
       port: url.port ? Number(url.port) : undefined,
-      path: url.pathname,
+      path: url.pathname.replace(/%2F/gi, '/'), // S3's canonical URI has '/' where %2F was sent (OIDC user names)
       query: Object.fromEntries(url.searchParams),
       headers: { ...headers, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
       body,

@@ -3,6 +3,7 @@ import { createTestDatabase } from '../../metadata/pg.testing';
 import { ROOT, s3Client, s3Error, startTestServer, type TestServer } from '../../test-compat/harness';
 import { signRequest } from '../../test-compat/http/signing';
 import { startAdminServer, type AdminServer } from './admin.testing';
+import { startKeycloakLookalike, type KeycloakLookalike } from '../../test-compat/oidc/keycloak-lookalike';
 import { BUILTIN_POLICIES, ensureBuiltinPolicies } from './index';
 
 /**
@@ -15,18 +16,32 @@ let database: { url: string; drop(): Promise<void> };
 let gateway: TestServer;
 let admin: AdminServer;
 let s3: S3Client;
+let realm: KeycloakLookalike;
 
 interface Answer {
   status: number;
   body: any;
 }
 
-async function call(method: string, route: string, body?: unknown, opts: { sign?: boolean; sendBody?: string } = {}): Promise<Answer> {
+interface CallOptions {
+  sign?: boolean;
+  sendBody?: string;
+  /** Signs with these keys instead of root's. */
+  keys?: { accessKeyId: string; secretKey: string };
+  /** Sends `Authorization: Bearer <token>` instead of a signature. */
+  bearer?: string;
+  /** The gateway's own listener instead of the test's admin listener. */
+  base?: string;
+}
+
+async function call(method: string, route: string, body?: unknown, opts: CallOptions = {}): Promise<Answer> {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   const path = `/_rfs/admin/${route}`;
-  let url = `${admin.url}${path}`;
+  const base = opts.base ?? admin.url;
+  let url = `${base}${path}`;
   let headers: Record<string, string> = {};
-  if (opts.sign !== false) ({ url, headers } = await signRequest(admin.url, { method, path, body: text }, { keys: ROOT }));
+  if (opts.bearer !== undefined) headers = { authorization: `Bearer ${opts.bearer}` };
+  else if (opts.sign !== false) ({ url, headers } = await signRequest(base, { method, path, body: text }, { keys: opts.keys ?? ROOT }));
   const res = await fetch(url, { method, headers, body: opts.sendBody ?? (text === '' ? undefined : text) });
   const answer = await res.text();
   return { status: res.status, body: answer === '' ? undefined : JSON.parse(answer) };
@@ -36,7 +51,8 @@ const errorOf = (a: Answer) => ({ status: a.status, code: a.body?.error?.code })
 
 beforeAll(async () => {
   database = await createTestDatabase(`rfs_admin_${process.pid}`);
-  gateway = await startTestServer({ RFS_DATABASE_URL: database.url });
+  realm = await startKeycloakLookalike();
+  gateway = await startTestServer({ RFS_DATABASE_URL: database.url, RFS_OIDC_ISSUER: realm.issuer });
   await ensureBuiltinPolicies(gateway.rfs!.services.meta.iam);
   admin = await startAdminServer(gateway.rfs!);
   s3 = s3Client(gateway.url);
@@ -46,6 +62,7 @@ afterAll(async () => {
   s3?.destroy();
   await admin?.close();
   await gateway?.close();
+  await realm?.close();
   await database?.drop();
 });
 
@@ -56,6 +73,39 @@ test('Admin_auth: unsigned and non-admin calls are refused with 403 AccessDenied
   const tampered = await call('POST', 'users', { name: 'mallory' }, { sendBody: JSON.stringify({ name: 'mallory', policies: ['admin'] }) });
   expect(errorOf(tampered)).toEqual({ status: 400, code: 'XAmzContentSHA256Mismatch' });
   expect((await call('GET', 'users/mallory')).status).toBe(404);
+});
+
+test('Admin_authorization: on the gateway itself, users whose policies allow rfs:Admin and Keycloak tokens with the admin role; nobody else', async () => {
+  const base = gateway.url;
+  for (const [name, policies] of [['ops', ['admin']], ['dev', ['readwrite']]] as const) {
+    expect((await call('POST', 'users', { name, policies })).status).toBe(201);
+  }
+  const keysOf = async (name: string) => (await call('POST', `users/${name}/keys`)).body as { accessKeyId: string; secretKey: string };
+  const [ops, dev] = [await keysOf('ops'), await keysOf('dev')];
+  expect((await call('GET', 'users', undefined, { base, keys: ROOT })).status).toBe(200);
+  expect((await call('GET', 'users', undefined, { base, keys: ops })).status).toBe(200);
+  // Owning buckets, or reading and writing every one, is not administering.
+  expect(errorOf(await call('GET', 'users', undefined, { base, keys: dev }))).toEqual({ status: 403, code: 'AccessDenied' });
+  expect(errorOf(await call('POST', 'users', { name: 'eve', policies: ['admin'] }, { base, keys: dev }))).toEqual({ status: 403, code: 'AccessDenied' });
+  expect((await call('GET', 'users/eve')).status).toBe(404);
+
+  const adminToken = (await realm.signIn('kc-admin', ['admin'])).accessToken;
+  const devToken = (await realm.signIn('kc-dev', ['readwrite'])).accessToken;
+  expect((await call('GET', 'policies', undefined, { base, bearer: adminToken })).status).toBe(200);
+  expect(errorOf(await call('GET', 'policies', undefined, { base, bearer: devToken }))).toEqual({ status: 403, code: 'AccessDenied' });
+  const [header, payload] = adminToken.split('.');
+  expect(errorOf(await call('GET', 'policies', undefined, { base, bearer: `${header}.${payload}.` }))).toEqual({ status: 403, code: 'AccessDenied' });
+  expect(errorOf(await call('GET', 'policies', undefined, { base, bearer: 'not-a-jwt' }))).toEqual({ status: 403, code: 'AccessDenied' });
+
+  // An explicit Deny of rfs:Admin beats the admin policy.
+  await call('PUT', 'policies/no-admin', { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'rfs:*', Resource: '*' }] });
+  await call('PATCH', 'users/ops', { policies: ['admin', 'no-admin'] });
+  expect(errorOf(await call('GET', 'users', undefined, { base, keys: ops }))).toEqual({ status: 403, code: 'AccessDenied' });
+  for (const name of ['ops', 'dev']) {
+    for (const k of (await call('GET', `users/${name}/keys`)).body.keys) await call('DELETE', `keys/${k.accessKeyId}`);
+    expect((await call('DELETE', `users/${name}`)).status).toBe(200);
+  }
+  await call('DELETE', 'policies/no-admin');
 });
 
 test('Admin_users: create, read, change, revoke and delete, with IAM-style validation and errors', async () => {

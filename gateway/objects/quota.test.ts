@@ -4,6 +4,7 @@ import { PgClient } from '../../metadata/pg-client';
 import { SqlMetadataStore } from '../../metadata/sql-store';
 import type { Bucket, BucketUsage } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
+import { s3Failure } from '../protocol/errors.testing';
 import { QuotaGuard } from './quota';
 
 /** QuotaGuard on a real PostgreSQL store: usage is the store's own scan, cached briefly. */
@@ -21,16 +22,6 @@ async function put(bucket: string, key: string, size: number): Promise<void> {
 }
 
 const bucket = async (name: string, quotaBytes?: number): Promise<Bucket> => ({ ...(await store.getBucket(name))!, quotaBytes });
-
-async function refusal(p: Promise<unknown>): Promise<S3Error> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3Error) return e;
-    throw e;
-  }
-  throw new Error('expected QuotaExceeded');
-}
 
 beforeAll(async () => {
   database = await createTestDatabase(`rfs_quota_${process.pid}`);
@@ -59,7 +50,7 @@ test('Quota_limit: uploads fit up to the quota, exactly; one byte more is QuotaE
   await put('limited', 'a', 300);
   const b = await bucket('limited', 1000);
   await guard.check(b, 700); // 300 + 700 = 1000: at the limit, not past it
-  const e = await refusal(guard.check(b, 1));
+  const e = await s3Failure(guard.check(b, 1));
   expect({ code: e.code, status: e.status }).toEqual({ code: 'QuotaExceeded', status: 403 });
   expect(reads).toBe(1); // the second check used the cached usage plus what the first let in
 });

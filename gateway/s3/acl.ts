@@ -1,9 +1,8 @@
 import type { BucketCall, S3Call } from '../services';
 import type { Bucket, Grant } from '../../metadata/store';
-import { MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
-import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
+import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader, versionWriteError } from './versioning';
 import { readSmallBody } from './small-body';
 import {
   acceptedWithAclsDisabled, aclFromHeaders, aclXml, cannedAclHeader, EC2_BUNDLE_READER, grantedIds, isDefaultAcl, isPublicAcl,
@@ -150,13 +149,6 @@ async function storeObjectAcl({ services, target }: S3Call, versionId: string | 
   try {
     return await services.meta.putObjectAcl(bucket, key, versionId, grants);
   } catch (e) {
-    if (!(e instanceof MetadataError)) throw e;
-    if (e.code === 'MethodNotAllowed') {
-      if (versionId === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key }, { 'x-amz-delete-marker': 'true' });
-      throw new S3Error('MethodNotAllowed', undefined, { Method: 'PUT', ResourceType: 'DeleteMarker' }, { 'x-amz-delete-marker': 'true', allow: 'DELETE' });
-    }
-    if (e.code === 'NoSuchKey') throw new S3Error('NoSuchKey', undefined, { Key: key });
-    if (e.code === 'NoSuchVersion') throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId ?? '' });
-    throw e;
+    throw versionWriteError(e, key, versionId);
   }
 }

@@ -1,9 +1,8 @@
 import type { BucketCall, S3Call } from '../services';
 import type { Tags } from '../../metadata/store';
-import { MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { checkKey } from './addressing';
-import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
+import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader, versionWriteError } from './versioning';
 import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
 
@@ -133,21 +132,13 @@ export async function deleteObjectTagging(call: BucketCall): Promise<void> {
   reply.code(204).headers(versionIdHeader(bucket, stored)).send();
 }
 
-/** Replaces a version's tags. The store refuses a delete marker (MethodNotAllowed); when no
- * version id named it, S3 treats the key as absent instead. */
+/** Replaces a version's tags (versionWriteError says why it could not). */
 async function storeObjectTags({ services, target }: S3Call, versionId: string | undefined, tags: Tags): Promise<string> {
   const { bucket, key } = target;
   try {
     return await services.meta.putObjectTags(bucket, key, versionId, tags);
   } catch (e) {
-    if (!(e instanceof MetadataError)) throw e;
-    if (e.code === 'MethodNotAllowed') {
-      if (versionId === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key }, { 'x-amz-delete-marker': 'true' });
-      throw new S3Error('MethodNotAllowed', undefined, { Method: 'PUT', ResourceType: 'DeleteMarker' }, { 'x-amz-delete-marker': 'true', allow: 'DELETE' });
-    }
-    if (e.code === 'NoSuchKey') throw new S3Error('NoSuchKey', undefined, { Key: key });
-    if (e.code === 'NoSuchVersion') throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId ?? '' });
-    throw e;
+    throw versionWriteError(e, key, versionId);
   }
 }
 

@@ -97,6 +97,20 @@ export function refuseDeleteMarker(object: ObjectVersion, byVersionId: boolean, 
   );
 }
 
+/** A write to one version's subresource (tags, ACL) as the store refused it, in S3's words.
+ * The store refuses a delete marker (MethodNotAllowed); when no version id named it, S3
+ * treats the key as absent instead. */
+export function versionWriteError(e: unknown, key: string, versionId: string | undefined): unknown {
+  if (!(e instanceof MetadataError)) return e;
+  if (e.code === 'MethodNotAllowed') {
+    if (versionId === undefined) return new S3Error('NoSuchKey', undefined, { Key: key }, { 'x-amz-delete-marker': 'true' });
+    return new S3Error('MethodNotAllowed', undefined, { Method: 'PUT', ResourceType: 'DeleteMarker' }, { 'x-amz-delete-marker': 'true', allow: 'DELETE' });
+  }
+  if (e.code === 'NoSuchKey') return new S3Error('NoSuchKey', undefined, { Key: key });
+  if (e.code === 'NoSuchVersion') return new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId ?? '' });
+  return e;
+}
+
 /** x-amz-version-id for a read: S3 names the version once the bucket has had versioning
  * configured, the null version included; in a never-versioned bucket it says nothing. */
 export function versionIdHeader(bucket: Bucket, versionId: string): Record<string, string> {

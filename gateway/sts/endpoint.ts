@@ -35,6 +35,7 @@ export async function stsRequest(call: S3Call): Promise<void> {
       verifier: services.oidc,
       maxSeconds: services.config.stsMaxSeconds,
       validatePolicy: (text) => services.iam.compiled(text, 'identity'),
+      iamChanged: () => services.iam.iamChanged(),
       requestId: request.id,
     });
     reply.type('text/xml').send(xml);
