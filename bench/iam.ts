@@ -18,7 +18,8 @@ import type { Credentials } from './sigv4';
  * 1. GET of a 4 KiB object by a user whose only grant is the last of a 20-statement bucket
  *    policy (the others: other users and prefixes, conditions on the source IP, the prefix,
  *    headers and time, Denies, one of them for everyone outside the local networks), against
- *    the same GET by root, which skips evaluation. Target: CPU per request ≤ 1.10× root's.
+ *    the same GET by root, which skips evaluation, in rounds taken in turn (ABBA, so a drift
+ *    of the machine's other load weighs on both alike). Target: CPU per request ≤ 1.10× root's.
  * 2. STS AssumeRoleWithWebIdentity (unsigned, the token is the proof: RS256 verified against
  *    the provider's JWKS, which the gateway caches), tokens pre-made for a few subjects whose
  *    roles claim names the built-in `readonly` policy. Calls/s, CPU per call ÷ the root GET's,
@@ -35,6 +36,8 @@ export interface IamResult {
   user: OpsResult;
   sts: OpsResult;
   statements: number;
+  /** user ÷ root CPU per request in each round, in the order taken. */
+  roundRatios: number[];
   /** JWKS and discovery documents the provider served during the measured STS calls, and in all. */
   jwksDuring: number;
   discoveryDuring: number;
@@ -52,6 +55,8 @@ const AUDIENCE = 'rfs-bench';
 const ROLE = 'readonly';
 const SUBJECTS = 5;
 const TOKENS = 300;
+/** Rounds each of the root and the user GETs, taken in turn. */
+const ROUNDS = 4;
 
 export async function iamPhase(root: Credentials, sizes: IamSizes, concurrency: number, progress: (line: string) => void): Promise<IamResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rfs-bench-iam-'));
@@ -113,9 +118,18 @@ async function measure(server: BenchServer, provider: Provider, root: Credential
       await get(rootClient, 'root')();
       await get(userClient, USER)();
     });
-    const rootGets = await runOps('GET 4 KiB as root', [server.pid], [rootClient], sizes.gets, concurrency, get(rootClient, 'root'));
+    // In rounds, root and user in turn (ABBA ABBA…): a drift of the machine's other load
+    // during the runs weighs on both alike.
+    const rounds: [OpsResult[], OpsResult[]] = [[], []];
+    const share = Math.ceil(sizes.gets / ROUNDS);
+    for (let i = 0; i < 2 * ROUNDS; i++) {
+      const side = (i + (i >> 1)) % 2; // 0 1 1 0 0 1 1 0 …
+      const [client, who] = side === 0 ? [rootClient, 'root'] : [userClient, USER];
+      rounds[side].push(await runOps(`GET 4 KiB as ${who}`, [server.pid], [client], share, concurrency, get(client, who)));
+    }
+    const rootGets = combine(rounds[0]);
+    const userGets = combine(rounds[1]);
     progress(`GET 4 KiB as root: ${fmtInt(rootGets.opsPerSecond)} ops/s, server CPU ${fmtUs(cpuPer(rootGets))} per request`);
-    const userGets = await runOps(`GET 4 KiB as ${USER}`, [server.pid], [userClient], sizes.gets, concurrency, get(userClient, USER));
     progress(
       `GET 4 KiB as ${USER} (${policy.statements}-statement bucket policy, its grant last): ${fmtInt(userGets.opsPerSecond)} ops/s, ` +
         `server CPU ${fmtUs(cpuPer(userGets))} per request, ${fmtRatio(cpuPer(userGets) / cpuPer(rootGets))} root's`,
@@ -146,7 +160,7 @@ async function measure(server: BenchServer, provider: Provider, root: Credential
         `${fmtRatio(cpuPer(sts) / cpuPer(rootGets))} a root GET's; JWKS fetched ${jwksDuring} time(s) during the calls, ${provider.jwksRequests} in all`,
     );
     return {
-      root: rootGets, user: userGets, sts, statements: policy.statements, jwksDuring, discoveryDuring: provider.discoveryRequests - discovery0,
+      root: rootGets, user: userGets, sts, statements: policy.statements, roundRatios: rounds[1].map((u, i) => cpuPer(u) / cpuPer(rounds[0][i])), jwksDuring, discoveryDuring: provider.discoveryRequests - discovery0,
       jwksTotal: provider.jwksRequests, subjects: SUBJECTS, tokens: tokens.length, concurrency,
     };
   } finally {
@@ -155,6 +169,32 @@ async function measure(server: BenchServer, provider: Provider, root: Credential
 }
 
 const cpuPer = (r: OpsResult) => r.usage.serverCpuSeconds / r.count;
+
+/** Rounds of one run as one: counts, times and CPU added, peaks the highest; p50 the median
+ * of the rounds' and p99 the highest (rounds keep no latencies). */
+function combine(parts: OpsResult[]): OpsResult {
+  const sum = (f: (r: OpsResult) => number) => parts.reduce((a, r) => a + f(r), 0);
+  const count = sum((r) => r.count);
+  const u = (f: (x: OpsResult['usage']) => number) => sum((r) => f(r.usage));
+  const last = parts[parts.length - 1];
+  const usage = {
+    ...last.usage,
+    wallSeconds: u((x) => x.wallSeconds),
+    serverCpuSeconds: u((x) => x.serverCpuSeconds),
+    rfsCpuSeconds: u((x) => x.rfsCpuSeconds),
+    childCpuSeconds: u((x) => x.childCpuSeconds),
+    clientCpuSeconds: u((x) => x.clientCpuSeconds),
+    machineBusySeconds: u((x) => x.machineBusySeconds),
+    machineSeconds: u((x) => x.machineSeconds),
+    peakRssBytes: Math.max(...parts.map((r) => r.usage.peakRssBytes)),
+    peakPssBytes: Math.max(...parts.map((r) => r.usage.peakPssBytes)),
+  };
+  const p50s = parts.map((r) => r.p50Ms).sort((a, b) => a - b);
+  return {
+    op: last.op, count, opsPerSecond: count / usage.wallSeconds, p50Ms: p50s[Math.floor(p50s.length / 2)], p99Ms: Math.max(...parts.map((r) => r.p99Ms)),
+    usage, connections: sum((r) => r.connections), retries: sum((r) => r.retries),
+  };
+}
 
 /** The session STS answered works: its credentials (with the token) read the object. */
 async function checkSession(url: string, res: S3Response, body: Buffer): Promise<void> {
@@ -296,7 +336,8 @@ export function reportIam(r: IamResult, cores: number): void {
   );
   say(
     `  Server CPU = the whole tree (rfs + its PostgreSQL; ${cores} cores) over the run ÷ requests. Root's GET skips evaluation; the user owns nothing, ` +
-      `so each of its GETs looks up its key and user (cached), opens the key's sealed secret, and evaluates the bucket policy, whose one grant to it is the last statement.`,
+      `so each of its GETs looks up its key and user (cached), opens the key's sealed secret, and evaluates the bucket policy, whose one grant to it is the last statement. ` +
+      `Taken in ${r.roundRatios.length} rounds each, in turn (root, user, user, root, …); user ÷ root in each round: ${r.roundRatios.map(fmtRatio).join(', ')}.`,
   );
   say(
     `  STS: ${fmtInt(r.tokens)} RS256 tokens pre-made for ${r.subjects} subjects (roles claim: readonly), unsigned POST / answered 200 with <AccessKeyId>; ` +

@@ -91,8 +91,10 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
       state.s3Bucket = target.bucket;
       const route = resolveRoute(request.method, target, request.headers);
       state.s3Action = route.action;
-      // A body-signed call (STS) authenticates itself once it has read its body.
-      const auth = route.bodySigned
+      // A body-signed call (STS) authenticates itself once it has read its body. A CORS
+      // preflight carries no credentials, though its URL may be a presigned one's (the
+      // signature is for the request it asks about), and needs no permission.
+      const auth = route.bodySigned || route.iam === undefined
         ? { principal: { anonymous: true as const }, payload: { mode: 'unsigned' as const } }
         : await authenticate(
             { method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders },

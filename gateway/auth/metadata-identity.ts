@@ -28,7 +28,7 @@ export class MetadataIdentity implements Identity {
   }
 
   private async session(accessKeyId: string, token: string | undefined): Promise<Credential> {
-    if (token === undefined) throw new S3Error('InvalidToken');
+    if (token === undefined) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId }); // as S3 answers temporary keys sent without their token
     const record = openSession(this.box, token, accessKeyId);
     const user = await this.iam.user(record.user);
     if (!user || user.disabled || record.issuedAt < user.sessionsValidAfter.getTime()) {
