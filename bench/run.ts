@@ -40,8 +40,8 @@
  *
  * Every ratio is against a baseline measured in the same run (the machine is shared and
  * noisy). Targets are reported, never asserted: the exit code is 0 unless something failed.
- * About 6–8 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
- * everything, ~1.5 minutes (a smoke run). `--only=a,b`: just those phases (stream, requests,
+ * About 7–9 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
+ * everything, ~2 minutes (a smoke run). `--only=a,b`: just those phases (stream, requests,
  * multipart, memory, signed, gateways, cli, stages, iam). Every process the bench starts is
  * stopped, on failure and on Ctrl-C too.
  */

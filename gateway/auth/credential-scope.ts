@@ -20,8 +20,12 @@ export function malformed(place: AuthPlace, detail: string): S3Error {
     : new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${detail}`);
 }
 
-/** Parses a Credential value. Any region is accepted (rfs is region-agnostic); the service must be s3. */
-export function parseCredential(value: string, place: AuthPlace): CredentialScope {
+/** The service a request is addressed to. */
+export type AuthService = 's3' | 'sts';
+
+/** Parses a Credential value. Any region is accepted (rfs is region-agnostic); the service must
+ * be s3, or for STS calls sts (what the SDKs sign them for) or s3. */
+export function parseCredential(value: string, place: AuthPlace, endpoint: AuthService = 's3'): CredentialScope {
   const parts = value.split('/');
   if (parts.length !== 5 || parts.some((p) => p === '')) {
     throw malformed(place, 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".');
@@ -30,7 +34,7 @@ export function parseCredential(value: string, place: AuthPlace): CredentialScop
   if (!/^\d{8}$/.test(date)) {
     throw malformed(place, `incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".`);
   }
-  if (service !== 's3') throw malformed(place, `incorrect service "${service}". This endpoint belongs to "s3".`);
+  if (service !== 's3' && service !== endpoint) throw malformed(place, `incorrect service "${service}". This endpoint belongs to "${endpoint}".`);
   if (terminal !== 'aws4_request') {
     throw malformed(place, `incorrect terminal "${terminal}". This endpoint uses "aws4_request".`);
   }

@@ -1,7 +1,7 @@
 import { S3Error } from '../protocol/errors';
 import { formatAmzDate, isoSeconds, parseAmzDate, parseHttpDate } from './amz-date';
 import { ChunkSigner } from './chunk-signer';
-import { checkScopeDate, malformed, parseCredential, type CredentialScope } from './credential-scope';
+import { checkScopeDate, malformed, parseCredential, type AuthService, type CredentialScope } from './credential-scope';
 import type { Identity } from './identity';
 import { parseContentSha256, payloadAuth } from './payload-mode';
 import { MAX_SKEW_MS, checkSignedHeaderSet, splitSignedHeaders, verifySignature } from './signed-request';
@@ -25,7 +25,7 @@ export interface AuthorizationHeader {
 const COMPONENTS = ['Credential', 'SignedHeaders', 'Signature'] as const;
 
 /** Parses an Authorization header strictly. */
-export function parseAuthorizationHeader(value: string): AuthorizationHeader {
+export function parseAuthorizationHeader(value: string, service?: AuthService): AuthorizationHeader {
   const space = value.indexOf(' ');
   if (space < 0) {
     throw new S3Error('InvalidArgument', "Authorization header is invalid -- one and only one ' ' (space) required.", {
@@ -47,7 +47,7 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader {
     if (!found[name]) throw malformed('header', `missing ${name}.`);
   }
   return {
-    credential: parseCredential(found.Credential!, 'header'),
+    credential: parseCredential(found.Credential!, 'header', service),
     signedHeaders: found.SignedHeaders!,
     signature: found.Signature!,
   };
@@ -71,7 +71,7 @@ export async function authenticateHeader(
   identity: Identity,
   now: number,
 ): Promise<AuthResult> {
-  const auth = parseAuthorizationHeader(authorization);
+  const auth = parseAuthorizationHeader(authorization, input.service);
   const contentSha256 = single(input.headers['x-amz-content-sha256']) ?? input.bodySha256;
   if (contentSha256 === undefined) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');

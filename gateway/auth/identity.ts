@@ -30,8 +30,8 @@ export interface Session {
 export interface Identity {
   /**
    * The credential for an access key id, or undefined when it does not exist. STS keys need
-   * their session token (x-amz-security-token): a missing, forged or mismatched one is
-   * S3Error InvalidToken, an expired one ExpiredToken.
+   * their session token (x-amz-security-token): a missing one is S3Error InvalidAccessKeyId
+   * (as S3 answers), a forged or mismatched one InvalidToken, an expired one ExpiredToken.
    */
   credential(accessKeyId: string, sessionToken?: string): Promise<Credential | undefined>;
 }

@@ -1,5 +1,6 @@
 import { S3Error } from '../protocol/errors';
 import type { IamCache } from '../iam/iam-cache';
+import type { StoredKey } from '../../metadata/store';
 import type { SecretBox } from '../iam/secret-box';
 import { openSession } from '../sts/session-token';
 import type { Credential, Identity } from './identity';
@@ -14,6 +15,10 @@ const SESSION_KEY_PREFIX = 'ASIA';
  * session issued before the user's sessions were revoked.
  */
 export class MetadataIdentity implements Identity {
+  /** Secrets opened, by the cached key record they came from: one AES-GCM open per key per
+   * cache lifetime, not per request; gone with the record. */
+  private readonly opened = new WeakMap<StoredKey, string>();
+
   constructor(private readonly iam: IamCache, private readonly box: SecretBox, private readonly root: Credential) {}
 
   async credential(accessKeyId: string, sessionToken?: string): Promise<Credential | undefined> {
@@ -23,7 +28,8 @@ export class MetadataIdentity implements Identity {
     if (!key || key.status !== 'Active') return undefined;
     const user = await this.iam.user(key.userName);
     if (!user || user.disabled) return undefined;
-    const secretKey = this.box.unseal(key.sealedSecret, `access-key:${accessKeyId}`);
+    let secretKey = this.opened.get(key);
+    if (secretKey === undefined) this.opened.set(key, (secretKey = this.box.unseal(key.sealedSecret, `access-key:${accessKeyId}`)));
     return { accessKeyId, secretKey, owner: user.id, displayName: user.name, user: user.name };
   }
 

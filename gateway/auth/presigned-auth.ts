@@ -68,7 +68,7 @@ export async function authenticatePresigned(
   now: number,
 ): Promise<AuthResult> {
   const params = presignParams(query);
-  const scope = parseCredential(params['X-Amz-Credential'], 'query');
+  const scope = parseCredential(params['X-Amz-Credential'], 'query', input.service);
   const amzDate = params['X-Amz-Date'];
   const signedAt = parseAmzDate(amzDate);
   if (signedAt === undefined) throw queryError(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChunkSigner } from './chunk-signer';
 import type { Credential } from './identity';
+import type { AuthService } from './credential-scope';
 
 /** The parts of a request SigV4 covers, exactly as they came off the wire. */
 export interface AuthInput {
@@ -17,6 +18,8 @@ export interface AuthInput {
   /** Hex SHA-256 of a body already read, for services other than S3 (STS) whose clients sign
    * the body's hash without sending x-amz-content-sha256. */
   bodySha256?: string;
+  /** The service the request is for: s3 unless said (STS calls on the same endpoint). */
+  service?: AuthService;
 }
 
 /** Who sent the request: nobody in particular, or the holder of a credential. */

@@ -24,7 +24,9 @@ export class IamCache {
   private readonly users = new Map<string, Entry<User | undefined>>();
   private readonly keys = new Map<string, Entry<StoredKey | undefined>>();
   private readonly policies = new Map<string, Entry<CompiledPolicy | undefined>>();
-  private readonly compiledByText = new Map<string, CompiledPolicy>();
+  /** Compiled policies by kind and bucket, then by text. */
+  private readonly compiledByText = new Map<string, Map<string, CompiledPolicy>>();
+  private compiledCount = 0;
 
   constructor(private readonly iam: IamStore, private readonly bus: ChangeBus) {
     bus.subscribe(IAM_TOPIC, () => this.clear());
@@ -47,14 +49,23 @@ export class IamCache {
     });
   }
 
-  /** A policy text compiled once: bucket policies and sessions' inline policies. */
+  /** A policy text compiled once: bucket policies and sessions' inline policies. Looked up by
+   * the text itself: a cached bucket's policy is the same string on every request, whose
+   * hash V8 keeps, so a hit neither copies nor rehashes a policy of many kilobytes. */
   compiled(text: string, kind: 'identity' | 'resource', bucket?: string): CompiledPolicy {
-    const id = `${kind}\n${bucket ?? ''}\n${text}`;
-    let policy = this.compiledByText.get(id);
+    const scope = `${kind}:${bucket ?? ''}`;
+    let texts = this.compiledByText.get(scope);
+    let policy = texts?.get(text);
     if (!policy) {
-      if (this.compiledByText.size >= MAX_COMPILED) this.compiledByText.clear();
+      if (this.compiledCount >= MAX_COMPILED) {
+        this.compiledByText.clear();
+        this.compiledCount = 0;
+        texts = undefined;
+      }
       policy = parsePolicy(text, kind, { bucket });
-      this.compiledByText.set(id, policy);
+      if (!texts) this.compiledByText.set(scope, (texts = new Map()));
+      texts.set(text, policy);
+      this.compiledCount++;
     }
     return policy;
   }

@@ -24,7 +24,7 @@ export async function stsRequest(call: S3Call): Promise<void> {
     const auth = await authenticate(
       {
         method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers,
-        rawHeaders: request.raw.rawHeaders, bodySha256: createHash('sha256').update(body).digest('hex'),
+        rawHeaders: request.raw.rawHeaders, bodySha256: createHash('sha256').update(body).digest('hex'), service: 'sts',
       },
       services.identity,
     );

@@ -188,13 +188,8 @@ describe('AWS SDK v3: @aws-sdk/client-sts and the web-identity credential provid
     expect([(tooShort as STSServiceException).name, (tooShort as STSServiceException).$metadata.httpStatusCode]).toEqual(['ValidationError', 400]);
   });
 
-  // Real STS clients sign STS calls with the service name `sts` in the credential scope
-  // (`…/us-east-1/sts/aws4_request`). PRODUCT BUG, open: gateway/auth/credential-scope.ts
-  // parseCredential accepts only `s3`, so the gateway answers AuthorizationHeaderMalformed
-  // ('incorrect service "sts"') to every signed STS call from a real client (GetCallerIdentity,
-  // AssumeRole; `aws sts get-caller-identity` too). These two stay test.failing until the STS
-  // endpoint accepts the `sts` scope; then jest reports them, and they become plain tests.
-  test.failing('Sts_sdkGetCallerIdentity: signed with the session (service sts), GetCallerIdentity names the assumed role', async () => {
+  // Real STS clients sign STS calls for the service `sts` (`…/us-east-1/sts/aws4_request`).
+  test('Sts_sdkGetCallerIdentity: signed with the session (service sts), GetCallerIdentity names the assumed role', async () => {
     const c = await assumeWithToken(env.url, await tokenOf('sdk-user', ['readwrite']), 'readwrite', { RoleSessionName: 'whoami' });
     const signed = keep(new STSClient({
       endpoint: env.url, region: 'us-east-1', maxAttempts: 1,
@@ -205,7 +200,7 @@ describe('AWS SDK v3: @aws-sdk/client-sts and the web-identity credential provid
     expect(who.UserId).toMatch(/^AROA[A-Z2-7]{17}:whoami$/);
   });
 
-  test.failing('Sts_sdkAssumeRole: a user with long-lived keys assumes a role attached to it (AssumeRole, signed with service sts)', async () => {
+  test('Sts_sdkAssumeRole: a user with long-lived keys assumes a role attached to it (AssumeRole, signed with service sts)', async () => {
     await env.admin.call('POST', 'users', { name: 'batch', policies: ['readonly'] });
     const keys = await env.admin.call<{ accessKeyId: string; secretKey: string }>('POST', 'users/batch/keys');
     const signed = keep(new STSClient({
