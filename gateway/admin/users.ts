@@ -64,7 +64,8 @@ export function registerUserRoutes(admin: FastifyInstance, deps: AdminDeps): voi
     const policies = optionalStrings(body, 'policies');
     if (disabled === undefined && policies === undefined) throw badRequest('InvalidInput', 'nothing to change: give disabled or policies');
     if (policies) await requirePolicies(iam, policies);
-    await iam.updateUser(request.params.name, { disabled, policies });
+    // Disabling ends the user's sessions for good: enabling it again does not bring them back.
+    await iam.updateUser(request.params.name, { disabled, policies, sessionsValidAfter: disabled ? new Date() : undefined });
     await deps.services.iam.iamChanged();
     return userView(await requireUser(iam, request.params.name));
   });

@@ -396,7 +396,7 @@ describe('revocation through the admin API takes effect on the next request', ()
     expect(await s3Error(readSeed(one))).toMatchObject({ name: 'InvalidToken', status: 400 });
   });
 
-  test('Sts_disableUser: disabling the oidc user ends its sessions and refuses its sign-ins (STS AccessDenied); enabled again, it signs in', async () => {
+  test('Sts_disableUser: disabling the oidc user ends its sessions for good and refuses its sign-ins (STS AccessDenied); enabled again, it signs in anew', async () => {
     const token = await tokenOf('disabled', ['readwrite']);
     const s3 = asSession(await assumeWithToken(env.url, token));
     expect(await text(s3, DATA, 'seed.txt')).toBe('seeded by root');
@@ -405,6 +405,7 @@ describe('revocation through the admin API takes effect on the next request', ()
     const refused = await stsPost(env.url, { Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam:::role/readwrite', RoleSessionName: 'x1', WebIdentityToken: token });
     expect([refused.status, refused.error?.Code]).toEqual([403, 'AccessDenied']);
     await env.admin.call('PATCH', env.adminUserPath('disabled'), { disabled: false });
+    expect(await s3Error(readSeed(s3))).toMatchObject({ name: 'InvalidToken', status: 400 }); // the old session stays ended
     expect(await text(asSession(await assumeWithToken(env.url, token)), DATA, 'seed.txt')).toBe('seeded by root');
   });
 
