@@ -336,7 +336,7 @@ export function reportIam(r: IamResult, cores: number): void {
   );
   say(
     `  Server CPU = the whole tree (rfs + its PostgreSQL; ${cores} cores) over the run ÷ requests. Root's GET skips evaluation; the user owns nothing, ` +
-      `so each of its GETs looks up its key and user (cached), opens the key's sealed secret, and evaluates the bucket policy, whose one grant to it is the last statement. ` +
+      `so each of its GETs looks up its key, the key's opened secret and its user (cached) and evaluates the bucket policy, whose one grant to it is the last statement. ` +
       `Taken in ${r.roundRatios.length} rounds each, in turn (root, user, user, root, …); user ÷ root in each round: ${r.roundRatios.map(fmtRatio).join(', ')}.`,
   );
   say(
