@@ -1,5 +1,6 @@
 import type { BucketCall, S3Call } from '../services';
 import { S3Error } from '../protocol/errors';
+import { MetadataError } from '../../metadata/store';
 import { writerOf } from '../iam/authorize';
 import { createBucketAccess } from './ownership';
 import { isValidBucketName } from './addressing';
@@ -21,8 +22,14 @@ export async function createBucket(call: S3Call): Promise<void> {
   }
   const owner = writerOf(caller);
   const { acl, ownership } = await createBucketAccess(call, owner);
-  await services.meta.createBucket({ name, owner, region, acl, ownership });
-  await services.buckets.changed(name);
+  try {
+    await services.meta.createBucket({ name, owner, region, acl, ownership });
+    await services.buckets.changed(name);
+  } catch (e) {
+    // AWS's legacy answer in us-east-1, which clients that "make sure" a bucket exists rely
+    // on: creating one's own bucket again succeeds and changes nothing.
+    if (!(e instanceof MetadataError && e.code === 'BucketAlreadyOwnedByYou' && region === 'us-east-1')) throw e;
+  }
   reply.header('location', `/${name}`).send();
 }
 

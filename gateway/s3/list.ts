@@ -2,6 +2,7 @@ import type { S3Call } from '../services';
 import type { ListPage } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { isoDate, xmlDocument } from '../protocol/xml';
+import { awsUriEncode } from '../auth/uri-encoding';
 
 const MAX_KEYS = 1000;
 
@@ -67,11 +68,13 @@ export function parseMaxKeys(q: URLSearchParams): number {
   return rawMax === null ? MAX_KEYS : Math.min(Number(rawMax), MAX_KEYS);
 }
 
-/** `encoding-type`: only `url` exists; the function encodes keys and prefixes accordingly. */
+/** `encoding-type`: only `url` exists; the function encodes keys and prefixes as S3 does: every
+ * byte but the unreserved ones and '/' (`foo+1/` → `foo%2B1/`, `quux ab/` → `quux%20ab/`), so a
+ * client that decodes once gets the key back. */
 export function parseEncoding(q: URLSearchParams): (s: string) => string {
   const encodingType = q.get('encoding-type');
   if (encodingType !== null && encodingType !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
-  return encodingType === 'url' ? (s: string) => encodeURIComponent(s) : (s: string) => s;
+  return encodingType === 'url' ? (s: string) => awsUriEncode(Buffer.from(s, 'utf8'), true) : (s: string) => s;
 }
 
 /** A listing's Owner element: the caller's display name for its own objects. */

@@ -121,6 +121,20 @@ describeBoto3(`boto3 (${python.version ?? 'not installed'})`, () => {
     }, 180_000);
   });
 
+  describe('encoding-type=url', () => {
+    const bucket = 'boto3-prefixes';
+    beforeAll(() => py('tree', 'create-bucket', bucket));
+
+    test('ListObjects_encodedPrefixes: boto3 decodes once and sees keys and prefixes as written (/ is not encoded, + and space are)', async () => {
+      expect(await py('prefixes', bucket)).toEqual({
+        prefixes: ['foo+1/', 'plain/', 'quux ab/'],
+        keys: ['top+ab c'],
+        v1Keys: ['foo+1/a', 'plain/c', 'quux ab/b', 'top+ab c'],
+      });
+      await py('tree', 'delete-bucket', bucket);
+    }, 60_000);
+  });
+
   describe('presigned', () => {
     const bucket = 'boto3-presign';
     beforeAll(() => py('tree', 'create-bucket', bucket));

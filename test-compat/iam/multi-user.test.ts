@@ -44,9 +44,10 @@ afterAll(async () => {
 });
 
 describe('each user is an account of its own', () => {
-  test("CreateBucket of another user's bucket is BucketAlreadyExists; of one's own, BucketAlreadyOwnedByYou", async () => {
+  test("CreateBucket of another user's bucket is BucketAlreadyExists; of one's own, BucketAlreadyOwnedByYou (outside us-east-1)", async () => {
     expect(await s3Error(asBob.send(new CreateBucketCommand({ Bucket: A })))).toMatchObject({ name: 'BucketAlreadyExists', status: 409 });
-    expect(await s3Error(asAlice.send(new CreateBucketCommand({ Bucket: A })))).toMatchObject({ name: 'BucketAlreadyOwnedByYou', status: 409 });
+    const again = new CreateBucketCommand({ Bucket: A, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } });
+    expect(await s3Error(asAlice.send(again))).toMatchObject({ name: 'BucketAlreadyOwnedByYou', status: 409 });
   });
 
   test("ListBuckets lists the caller's buckets only, with the caller as Owner", async () => {
