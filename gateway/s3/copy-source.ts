@@ -91,24 +91,23 @@ export function checkCopyConditions(headers: IncomingHttpHeaders, object: Pick<O
 
 /**
  * x-amz-copy-source-range (UploadPartCopy): `bytes=first-last`, both offsets given, within
- * the source. Absent → undefined (the whole source). S3 answers InvalidArgument both for a
- * malformed range and for one past the end of the source.
+ * the source. Absent → undefined (the whole source). S3 answers InvalidArgument for a
+ * malformed range and InvalidRange (416) for one past the end of the source.
  */
 export function parseCopySourceRange(header: string | string[] | undefined, size: number): { start: number; end: number } | undefined {
   const raw = Array.isArray(header) ? header[0] : header;
   if (raw === undefined) return undefined;
-  const fields = { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw };
   const m = /^bytes=(\d+)-(\d+)$/.exec(raw.trim());
   if (!m || Number(m[1]) > Number(m[2])) {
     throw new S3Error(
       'InvalidArgument',
       'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
-      fields,
+      { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw },
     );
   }
   const start = Number(m[1]);
   const end = Number(m[2]);
-  if (end >= size) throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, fields);
+  if (end >= size) throw new S3Error('InvalidRange', undefined, { RangeRequested: raw, ActualObjectSize: String(size) });
   return { start, end };
 }
 

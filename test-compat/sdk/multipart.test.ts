@@ -362,11 +362,11 @@ describe('UploadPartCopy', () => {
     expect((await getBody('copy/mixed')).equals(Buffer.concat([pseudoRandom(5 * MiB, 56), small]))).toBe(true);
   });
 
-  test('UploadPartCopy errors: bad range InvalidArgument, failed copy-source condition 412, missing source 404', async () => {
+  test('UploadPartCopy errors: a range past the source InvalidRange 416, a malformed one InvalidArgument, failed copy-source condition 412, missing source 404', async () => {
     const uploadId = await create('copy/errors');
     const copy = (extra: Record<string, unknown>) =>
       s3Error(s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'copy/errors', UploadId: uploadId, PartNumber: 1, CopySource: `${bucket}/copy/source`, ...extra })));
-    expect(await copy({ CopySourceRange: `bytes=0-${24 * MiB}` })).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    expect(await copy({ CopySourceRange: `bytes=0-${24 * MiB}` })).toMatchObject({ name: 'InvalidRange', status: 416 });
     expect(await copy({ CopySourceRange: 'bytes=5-' })).toMatchObject({ name: 'InvalidArgument', status: 400 });
     expect(await copy({ CopySourceIfMatch: '"0123"' })).toMatchObject({ name: 'PreconditionFailed', status: 412 });
     expect(await copy({ CopySource: `${bucket}/copy/nothing-here` })).toMatchObject({ name: 'NoSuchKey', status: 404 });

@@ -280,16 +280,16 @@ describe('partNumber', () => {
     }
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 3 }));
     expect([head.$metadata.httpStatusCode, head.ContentLength, head.PartsCount]).toEqual([206, parts[2].length, 3]);
-    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 4 })))).toMatchObject({ name: 'InvalidPartNumber', status: 416 });
+    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'three-parts', PartNumber: 4 })))).toMatchObject({ name: 'InvalidPartNumber', status: 400 });
   });
 
-  test('GetObject_partNumber_singlePut: part 1 is the whole object (206, no part count); part 2 is InvalidPartNumber 416', async () => {
+  test('GetObject_partNumber_singlePut: part 1 is the whole object (206, no part count); part 2 is InvalidPartNumber 400', async () => {
     const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 1 }));
     expect(r.$metadata.httpStatusCode).toBe(206);
     expect(r.ContentRange).toBe(`bytes 0-${single.length - 1}/${single.length}`);
     expect(r.PartsCount).toBeUndefined();
     expect(Buffer.from(await r.Body!.transformToByteArray()).equals(single)).toBe(true);
-    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 2 })))).toMatchObject({ name: 'InvalidPartNumber', status: 416 });
+    expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 2 })))).toMatchObject({ name: 'InvalidPartNumber', status: 400 });
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'single-part', PartNumber: 2 })))).toMatchObject({ status: 416 });
   });
 
