@@ -45,6 +45,7 @@ import {
   s3VersionId,
   toObject,
   versionParams,
+  tagsOf,
 } from './sql-versions';
 import * as uploads from './sql-uploads';
 import { type Cursor, cursorAfter, nextKey, walk } from './sql-walk';
@@ -96,7 +97,7 @@ export class SqlMetadataStore implements MetadataStore {
     };
     if (patch.versioning !== undefined) set('versioning', patch.versioning);
     json('cors', patch.cors);
-    json('tags', patch.tags);
+    json('tags', patch.tags && Object.entries(patch.tags));
     if (patch.policy !== undefined) set('policy', patch.policy);
     json('acl', patch.acl);
     if (patch.ownership !== undefined) set('ownership', patch.ownership);
@@ -226,7 +227,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> {
-    return this.setVersionJson(bucket, key, versionId, 'tags', tags);
+    return this.setVersionJson(bucket, key, versionId, 'tags', Object.entries(tags));
   }
 
   putObjectAcl(bucket: string, key: string, versionId: string | undefined, acl: Grant[]): Promise<string> {
@@ -527,7 +528,7 @@ function toBucket(r: BucketRow): Bucket {
     createdAt: new Date(r.created_at),
     ...(r.versioning ? { versioning: r.versioning } : {}),
     ...(r.cors ? { cors: r.cors } : {}),
-    ...(r.tags ? { tags: r.tags } : {}),
+    ...(r.tags ? { tags: tagsOf(r.tags) } : {}),
     ...(r.policy != null ? { policy: r.policy } : {}),
     ...(r.acl ? { acl: r.acl } : {}),
     ...(r.ownership ? { ownership: r.ownership } : {}),

@@ -1,6 +1,6 @@
 import type { SqlQueryable } from './sql';
 import { type Grant, type NewPart, type NewUpload, type ObjectPart, type Part, type Upload, type UploadPage, type UploadQuery, MetadataError } from './store';
-import { insertChunkRefs, keyBytes } from './sql-versions';
+import { insertChunkRefs, keyBytes, tagsJson, tagsOf } from './sql-versions';
 import { cursorAfter, walk, type Cursor } from './sql-walk';
 
 /**
@@ -43,7 +43,7 @@ export async function createUpload(db: SqlQueryable, u: NewUpload): Promise<void
      SELECT name, $2, $3, $4, $5::JSONB, $6::JSONB, $7::JSONB, $8, $9, $10::JSONB FROM buckets WHERE name = $1 RETURNING upload_id`,
     [
       u.bucket, keyBytes(u.key), u.uploadId, u.owner, JSON.stringify(u.headers), JSON.stringify(u.userMetadata),
-      JSON.stringify(u.tags), u.checksumAlgorithm ?? null, u.checksumType ?? null, u.acl ? JSON.stringify(u.acl) : null,
+      tagsJson(u.tags), u.checksumAlgorithm ?? null, u.checksumType ?? null, u.acl ? JSON.stringify(u.acl) : null,
     ],
   );
   if (rows.length === 0) throw new MetadataError('NoSuchBucket');
@@ -234,7 +234,7 @@ function toUpload(r: UploadRow): Upload {
     initiated: new Date(r.initiated),
     headers: r.headers,
     userMetadata: r.user_meta,
-    tags: r.tags,
+    tags: tagsOf(r.tags),
     ...(r.checksum_algorithm ? { checksumAlgorithm: r.checksum_algorithm } : {}),
     ...(r.checksum_type ? { checksumType: r.checksum_type } : {}),
     ...(r.acl ? { acl: r.acl } : {}),

@@ -1,5 +1,5 @@
 import { type SqlQueryable, SERIALIZATION_FAILURE } from './sql';
-import { type ChunkRef, type Grant, type ObjectVersion, type VersioningStatus, type WriteCondition, MetadataError } from './store';
+import { type ChunkRef, type Grant, type ObjectVersion, type Tags, type VersioningStatus, type WriteCondition, MetadataError } from './store';
 
 /**
  * The version rows and the moves between them. `objects` holds each key's current version
@@ -40,6 +40,12 @@ export interface CurrentRow {
   delete_marker: boolean;
 }
 
+/** Tags as stored: [key, value] pairs in the order they were set, which S3 answers them in (a
+ * JSONB object orders its keys by length, then bytes). Rows written before hold an object. */
+export const tagsJson = (tags: Tags): string => JSON.stringify(Object.entries(tags));
+export const tagsOf = (stored: unknown): Tags =>
+  Array.isArray(stored) ? Object.fromEntries(stored as [string, string][]) : ((stored as Tags | null) ?? {});
+
 export function keyBytes(key: string): Buffer {
   return Buffer.from(key, 'utf8');
 }
@@ -64,7 +70,7 @@ export function toObject(bucket: string, r: VersionRow & { key: Uint8Array }, is
     userMetadata: r.user_meta,
     checksums: r.checksums,
     ...(r.checksum_type ? { checksumType: r.checksum_type as ObjectVersion['checksumType'] } : {}),
-    tags: r.tags,
+    tags: tagsOf(r.tags),
     ...(r.part_count != null ? { partCount: Number(r.part_count) } : {}),
     ...(r.acl ? { acl: r.acl } : {}),
     ...(r.inline_data ? { inline: r.inline_data } : {}),
@@ -160,7 +166,7 @@ function writeCurrent(tx: SqlQueryable, bucket: string, key: Buffer, nullVersion
     [
       bucket, key, row.version_id, nullVersion, row.delete_marker, row.size, row.etag, row.owner,
       JSON.stringify(row.headers), JSON.stringify(row.user_meta), JSON.stringify(row.checksums), row.checksum_type,
-      JSON.stringify(row.tags), row.part_count, row.inline_data, row.acl && JSON.stringify(row.acl),
+      tagsJson(row.tags), row.part_count, row.inline_data, row.acl && JSON.stringify(row.acl),
     ],
   );
 }

@@ -63,7 +63,8 @@ export function tagCountHeader(tags: Tags): Record<string, string> {
  * key like `__proto__` an ordinary entry). */
 function checkTags(entries: [string, string][], scope: Scope): Tags {
   if (entries.length > LIMITS[scope]) {
-    throw new S3Error('BadRequest', scope === 'object' ? 'Object tags cannot be greater than 10' : 'Bucket tag count cannot be greater than 50');
+    if (scope === 'object') throw new S3Error('InvalidTag', 'Object tags cannot be greater than 10');
+    throw new S3Error('BadRequest', 'Bucket tag count cannot be greater than 50');
   }
   const seen = new Set<string>();
   for (const [key, value] of entries) {
