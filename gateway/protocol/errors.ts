@@ -56,6 +56,7 @@ export const S3_ERRORS = {
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchUpload: [404, 'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.'],
   NoSuchVersion: [404, 'The specified version does not exist.'],
+  ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
   NotImplemented: [501, 'A header or query you provided implies functionality that is not implemented.'],
   NotModified: [304, 'Not Modified'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],

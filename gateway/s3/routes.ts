@@ -23,6 +23,7 @@ import { stsRequest } from '../sts/endpoint';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './bucket-policy';
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './public-access-block';
 import { deleteBucketOwnershipControls, getBucketOwnershipControls, putBucketOwnershipControls } from './ownership';
+import { deleteBucketEncryption, getBucketEncryption, isSseHeader, putBucketEncryption, sseNotImplemented } from './encryption';
 
 type Scope = 'service' | 'bucket' | 'object';
 
@@ -83,6 +84,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', scope: 'bucket', query: 'ownershipControls', action: 'GetBucketOwnershipControls', iam: 's3:GetBucketOwnershipControls', handler: getBucketOwnershipControls },
   { method: 'PUT', scope: 'bucket', query: 'ownershipControls', action: 'PutBucketOwnershipControls', iam: 's3:PutBucketOwnershipControls', handler: putBucketOwnershipControls },
   { method: 'DELETE', scope: 'bucket', query: 'ownershipControls', action: 'DeleteBucketOwnershipControls', iam: 's3:PutBucketOwnershipControls', handler: deleteBucketOwnershipControls },
+  { method: 'GET', scope: 'bucket', query: 'encryption', action: 'GetBucketEncryption', iam: 's3:GetEncryptionConfiguration', handler: getBucketEncryption },
+  { method: 'PUT', scope: 'bucket', query: 'encryption', action: 'PutBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: putBucketEncryption },
+  { method: 'DELETE', scope: 'bucket', query: 'encryption', action: 'DeleteBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: deleteBucketEncryption },
   { method: 'GET', scope: 'bucket', query: 'uploads', action: 'ListMultipartUploads', iam: 's3:ListBucketMultipartUploads', handler: listMultipartUploads },
   { method: 'GET', scope: 'bucket', query: 'versions', action: 'ListObjectVersions', iam: 's3:ListBucketVersions', handler: listObjectVersions },
   { method: 'GET', scope: 'bucket', query: 'list-type=2', action: 'ListObjectsV2', iam: 's3:ListBucket', handler: listObjectsV2 },
@@ -150,6 +154,7 @@ export function resolveRoute(method: string, target: Target, headers: Record<str
     throw new S3Error('NotImplemented', `${route?.action ?? method} with ?${unhandled ?? ''} is not implemented yet.`);
   }
   if (!route.handler) throw new S3Error('NotImplemented', `${route.action} is not implemented yet.`);
+  if (route.method !== 'OPTIONS' && Object.keys(headers).some(isSseHeader)) throw sseNotImplemented();
   const iam = q.has('versionId') && route.versionIam ? route.versionIam : route.iam;
   return { action: route.action, iam, perKey: route.perKey === true, bodySigned: route.bodySigned === true, handler: route.handler };
 }

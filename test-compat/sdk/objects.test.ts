@@ -5,7 +5,9 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteBucketEncryptionCommand,
   DeleteObjectCommand,
+  GetBucketEncryptionCommand,
   GetBucketLocationCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -13,6 +15,7 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   ListObjectsCommand,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -184,6 +187,32 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad-crc' })))).toMatchObject({ status: 404 });
     const md5Err = await s3Error(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bad-md5', Body: 'hello', ContentMD5: createHash('md5').update('other').digest('base64') })));
     expect(md5Err).toMatchObject({ name: 'BadDigest', status: 400 });
+  });
+});
+
+describe('server-side encryption (not built: refused, never stored as plaintext)', () => {
+  test('Sse_requested: PutObject, CopyObject, CreateMultipartUpload and GetObject asking for SSE are 501 NotImplemented; nothing is stored', async () => {
+    const refused = [
+      new PutObjectCommand({ Bucket: bucket, Key: 'sse/s3', Body: 'secret', ServerSideEncryption: 'AES256' }),
+      new PutObjectCommand({ Bucket: bucket, Key: 'sse/kms', Body: 'secret', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'k' }),
+      new PutObjectCommand({ Bucket: bucket, Key: 'sse/c', Body: 'secret', SSECustomerAlgorithm: 'AES256', SSECustomerKey: 'k'.repeat(32) }),
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'sse/mp', ServerSideEncryption: 'AES256' }),
+    ];
+    for (const command of refused) expect(await s3Error(s3.send(command))).toMatchObject({ name: 'NotImplemented', status: 501 });
+    for (const key of ['sse/s3', 'sse/kms', 'sse/c']) expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).toMatchObject({ status: 404 });
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sse/plain', Body: 'plain' }));
+    const get = new GetObjectCommand({ Bucket: bucket, Key: 'sse/plain', SSECustomerAlgorithm: 'AES256', SSECustomerKey: 'k'.repeat(32) });
+    expect(await s3Error(s3.send(get))).toMatchObject({ name: 'NotImplemented', status: 501 });
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'sse/plain' }));
+  });
+
+  test('BucketEncryption: none configured (404 ServerSideEncryptionConfigurationNotFoundError), setting one is 501, deleting is 204', async () => {
+    expect(await s3Error(s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })))).toMatchObject({ name: 'ServerSideEncryptionConfigurationNotFoundError', status: 404 });
+    const put = new PutBucketEncryptionCommand({
+      Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+    expect(await s3Error(s3.send(put))).toMatchObject({ name: 'NotImplemented', status: 501 });
+    expect((await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }))).$metadata.httpStatusCode).toBe(204);
   });
 });
 
