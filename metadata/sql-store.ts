@@ -385,6 +385,16 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
+  async completedVersion(bucket: string, key: string, uploadId: string): Promise<ObjectVersion | undefined> {
+    const rows = await this.db.query<VersionRow & { key: Uint8Array; is_latest: boolean }>(
+      `SELECT true AS is_latest, key, ${VERSION_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3
+       UNION ALL
+       SELECT false AS is_latest, key, ${VERSION_COLUMNS} FROM object_versions WHERE bucket = $1 AND key = $2 AND version_id = $3`,
+      [bucket, keyBytes(key), uploadId],
+    );
+    return rows[0] && toObject(bucket, rows[0], rows[0].is_latest);
+  }
+
   getObjectParts(id: string, after: number, max: number): Promise<ObjectPart[]> {
     return uploads.getObjectParts(this.db, id, after, max);
   }

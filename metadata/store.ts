@@ -75,6 +75,9 @@ export interface MetadataStore {
   /** The parts a completed multipart object was made of, numbered above `after`, in order,
    * at most `max` (GET ?partNumber, GetObjectAttributes). Empty for a single-PUT object. */
   getObjectParts(id: string, after: number, max: number): Promise<ObjectPart[]>;
+  /** The version a completed upload became (its id is the upload id), current or not; undefined
+   * when there is none (never completed, or since deleted). */
+  completedVersion(bucket: string, key: string, uploadId: string): Promise<ObjectVersion | undefined>;
   /** Drops an upload and its parts. NoSuchUpload if it does not exist. */
   abortUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   /** Uploads started before `before`, oldest first, at most `limit` (for expiry). */

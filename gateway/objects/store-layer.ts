@@ -111,7 +111,8 @@ export class StoreObjectLayer implements ObjectLayer {
       { bucket, key, uploadId: upload.uploadId },
       parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
       {
-        bucket, key, id: randomUUID(), etag: object.etag, owner: upload.owner, headers: upload.headers, userMetadata: upload.userMetadata,
+        // The version's id is the upload's: a retried Complete finds what the first one made.
+        bucket, key, id: upload.uploadId, etag: object.etag, owner: upload.owner, headers: upload.headers, userMetadata: upload.userMetadata,
         tags: upload.tags, checksums: object.checksums, checksumType: upload.checksumType,
       },
       condition,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BucketCall, Services } from '../services';
-import type { Part, Upload } from '../../metadata/store';
+import { MetadataError, type ObjectVersion, type Part, type Upload } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { single } from '../protocol/headers';
 import { parseXml, xmlDocument } from '../protocol/xml';
@@ -9,7 +9,7 @@ import { CHECKSUM_ALGORITHMS, checksumHeaderName, isBase64Digest, type ChecksumA
 import { combineCrcs, compositeChecksum, isCombinable } from '../body/checksum-combine';
 import { parseEtagList, writeCondition } from './conditions';
 import { readSmallBody } from './small-body';
-import { checksumElements, checksumTypeOf, openUpload } from './multipart';
+import { checksumElements, checksumTypeOf, openUpload, UUID } from './multipart';
 
 /** A CompleteMultipartUpload body of 10,000 parts, each with a SHA-256, is about 2 MiB. */
 const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
@@ -18,9 +18,9 @@ const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
  * Validates the part list against the stored parts, then commits the object from the parts'
  * chunk references in one transaction: no data is read or copied. */
 export async function completeMultipartUpload(call: BucketCall): Promise<void> {
-  const { services, target, request, reply } = call;
-  const { bucket, key } = target;
-  const upload = await openUpload(call);
+  const { services, request } = call;
+  const upload = await openUpload(call).catch((e: unknown) => retried(call, e));
+  if (!upload) return;
   const requested = parseCompleteBody(await readSmallBody(call, { limit: MAX_COMPLETE_BODY_BYTES }));
   const expected = expectedChecksum(upload, request.headers);
   const parts = await matchParts(services, upload, requested);
@@ -30,15 +30,33 @@ export async function completeMultipartUpload(call: BucketCall): Promise<void> {
   const etag = multipartEtag(parts);
   const condition = writeCondition(request.headers);
   const { versionId } = await services.objects.complete(upload, parts, { etag, checksums }, condition);
-  if (versionId !== 'null') reply.header('x-amz-version-id', versionId);
+  sendResult(call, { versionId, etag, checksums, checksumType: upload.checksumType });
+}
+
+/** A Complete retried after the first one succeeded (SDKs, s3a and rclone retry after a
+ * timeout): the upload is gone, but the version it became answers as the first call did. */
+async function retried(call: BucketCall, e: unknown): Promise<undefined> {
+  const { services, target } = call;
+  const uploadId = target.query.get('uploadId') ?? '';
+  const gone = (e instanceof MetadataError || e instanceof S3Error) && e.code === 'NoSuchUpload';
+  const done = gone && UUID.test(uploadId) ? await services.meta.completedVersion(target.bucket, target.key, uploadId) : undefined;
+  if (!done) throw e;
+  await readSmallBody(call, { limit: MAX_COMPLETE_BODY_BYTES });
+  sendResult(call, done);
+  return undefined;
+}
+
+function sendResult(call: BucketCall, done: Pick<ObjectVersion, 'versionId' | 'etag' | 'checksums' | 'checksumType'>): void {
+  const { target, request, reply } = call;
+  if (done.versionId !== 'null') reply.header('x-amz-version-id', done.versionId);
   reply.type('application/xml').send(
     xmlDocument('CompleteMultipartUploadResult', {
       Location: `${request.protocol}://${request.headers.host ?? ''}${target.rawPath}`,
-      Bucket: bucket,
-      Key: key,
-      ETag: etag,
-      ...checksumElements(checksums),
-      ...(upload.checksumType ? { ChecksumType: upload.checksumType } : {}),
+      Bucket: target.bucket,
+      Key: target.key,
+      ETag: done.etag,
+      ...checksumElements(done.checksums),
+      ...(done.checksumType ? { ChecksumType: done.checksumType } : {}),
     }),
   );
 }

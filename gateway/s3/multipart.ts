@@ -20,7 +20,7 @@ export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 const MAX_PART_NUMBER = 10_000;
 const MAX_PART_BYTES = 5 * 1024 ** 3;
 const MAX_LISTED = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
 export async function createMultipartUpload(call: BucketCall): Promise<void> {

@@ -6,11 +6,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -189,7 +192,7 @@ describe('errors', () => {
     await uploadPart('errors', uploadId, 10_000, Buffer.from('x')); // the largest allowed
   });
 
-  test('NoSuchUpload 404: unknown, malformed, aborted, or completed upload ids', async () => {
+  test('NoSuchUpload 404: unknown, malformed, aborted upload ids, and parts of a completed upload', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     for (const id of [unknown, 'not-a-uuid', "1' OR '1'='1"]) {
       expect(await s3Error(s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'errors', UploadId: id, PartNumber: 1, Body: 'x' })))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
@@ -202,8 +205,26 @@ describe('errors', () => {
     const done = await create('errors-done');
     const part = await uploadPart('errors-done', done, 1, Buffer.from('x'));
     await complete('errors-done', done, [part]);
-    expect(await s3Error(complete('errors-done', done, [part]))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
     expect(await s3Error(uploadPart('errors-done', done, 2, Buffer.from('y')))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
+  });
+
+  test('Complete_retried: a second Complete of a completed upload answers 200 with the first result; once the object is gone, NoSuchUpload', async () => {
+    const versioned = 'mp-retry-versioned';
+    await s3.send(new CreateBucketCommand({ Bucket: versioned }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+    for (const b of [bucket, versioned]) {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'retried' }));
+      const body = pseudoRandom(6 * MiB, 61);
+      const etag = (await s3.send(new UploadPartCommand({ Bucket: b, Key: 'retried', UploadId, PartNumber: 1, Body: body }))).ETag;
+      const send = () => s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'retried', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } }));
+      const first = await send();
+      const again = await send();
+      expect([again.ETag, again.VersionId, again.$metadata.httpStatusCode]).toEqual([first.ETag, first.VersionId, 200]);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'retried' }))).ContentLength).toBe(body.length);
+      await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'retried', VersionId: first.VersionId }));
+      expect(await s3Error(send())).toMatchObject({ name: 'NoSuchUpload', status: 404 });
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: versioned }));
   });
 
   test('Complete_order: descending or repeated part numbers are InvalidPartOrder 400', async () => {
