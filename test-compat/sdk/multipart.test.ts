@@ -1,6 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -206,6 +207,32 @@ describe('errors', () => {
     const part = await uploadPart('errors-done', done, 1, Buffer.from('x'));
     await complete('errors-done', done, [part]);
     expect(await s3Error(uploadPart('errors-done', done, 2, Buffer.from('y')))).toMatchObject({ name: 'NoSuchUpload', status: 404 });
+  });
+
+  test('UploadPart_resentInFlight: of two sends of one part number, the one that finishes last is the part; Complete takes its ETag', async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'resent' }));
+    const slowBody = pseudoRandom(MiB, 71);
+    const fastBody = pseudoRandom(MiB, 72);
+    // The slow send starts first and finishes last: its body trickles in behind the fast one.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const slowStream = Readable.from((async function* () {
+      yield slowBody.subarray(0, 1000);
+      await released;
+      yield slowBody.subarray(1000);
+    })());
+    const slow = s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: slowStream, ContentLength: slowBody.length }));
+    const fast = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: fastBody }));
+    release();
+    const last = await slow;
+    const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'resent', UploadId }));
+    expect(parts.Parts?.map((p) => p.ETag)).toEqual([last.ETag]);
+    const completeWith = (etag: string | undefined) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'resent', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } }));
+    expect(await s3Error(completeWith(fast.ETag))).toMatchObject({ name: 'InvalidPart', status: 400 });
+    await completeWith(last.ETag);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'resent' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(slowBody)).toBe(true);
   });
 
   test('Complete_retried: a second Complete of a completed upload answers 200 with the first result; once the object is gone, NoSuchUpload', async () => {
