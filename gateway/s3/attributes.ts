@@ -69,16 +69,14 @@ function checksumElements(checksums: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(checksums).map(([alg, value]) => [`Checksum${alg}`, value]));
 }
 
-/** A multipart object's parts after `marker`. S3 lists each Part only for objects with
- * additional checksums; otherwise it answers the count alone. */
+/** A multipart object's parts after `marker`, a page of at most `maxParts`, each with its
+ * size and its checksums when the upload had an algorithm. */
 async function objectParts(meta: S3Call['services']['meta'], object: ObjectVersion, marker: number, maxParts: number): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { PartsCount: object.partCount };
-  if (Object.keys(object.checksums).length === 0) return out;
   const parts = await meta.getObjectParts(object.id, marker, maxParts + 1);
   const page = parts.slice(0, maxParts);
   const truncated = parts.length > maxParts;
   return {
-    ...out,
+    PartsCount: object.partCount,
     PartNumberMarker: marker,
     ...(truncated ? { NextPartNumberMarker: page[page.length - 1]?.partNumber ?? marker } : {}),
     MaxParts: maxParts,

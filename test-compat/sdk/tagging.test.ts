@@ -237,6 +237,20 @@ describe('GetObjectAttributes', () => {
     expect(rest.ObjectParts?.IsTruncated).toBe(false);
     expect(rest.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual([[3, 1024]]);
   });
+
+  test('GetObjectAttributes_multipartNoAlgorithm: an upload made without a checksum algorithm lists its parts too, paged', async () => {
+    const key = 'mpu-plain';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const parts = [];
+    for (let n = 1; n <= 2; n++) {
+      const p = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: n, Body: pseudoRandom(n === 1 ? 5 * MiB : 10, n) }));
+      parts.push({ PartNumber: n, ETag: p.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+    const r = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: key, ObjectAttributes: ['ObjectParts'], MaxParts: 1 }));
+    expect(r.ObjectParts).toMatchObject({ TotalPartsCount: 2, PartNumberMarker: '0', NextPartNumberMarker: '1', MaxParts: 1, IsTruncated: true });
+    expect(r.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual([[1, 5 * MiB]]);
+  });
 });
 
 describe('ACL', () => {
