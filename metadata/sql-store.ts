@@ -1,6 +1,7 @@
 import {
   type Bucket,
   type BucketPatch,
+  type BucketPageQuery,
   type BucketUsage,
   type ChunkRef,
   type CompletedObject,
@@ -123,10 +124,14 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async listBuckets(owner?: string): Promise<Bucket[]> {
+  async listBuckets(owner?: string, page: BucketPageQuery = {}): Promise<Bucket[]> {
     const rows = await this.db.query<BucketRow>(
-      `SELECT ${BUCKET_COLUMNS} FROM buckets WHERE $1::TEXT IS NULL OR owner = $1 ORDER BY name`,
-      [owner ?? null],
+      `SELECT ${BUCKET_COLUMNS} FROM buckets
+        WHERE ($1::TEXT IS NULL OR owner = $1) AND ($2::TEXT IS NULL OR name > $2)
+          AND ($3::TEXT IS NULL OR substr(name, 1, length($3)) = $3) AND ($4::TEXT IS NULL OR region = $4)
+        ORDER BY name LIMIT $5`,
+      // No limit is a limit no one reaches (LIMIT NULL is PostgreSQL's alone).
+      [owner ?? null, page.after ?? null, page.prefix ?? null, page.region ?? null, page.limit ?? 2 ** 31 - 1],
     );
     return rows.map(toBucket);
   }

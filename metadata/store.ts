@@ -13,7 +13,8 @@ export interface MetadataStore {
    * multipart upload remains. */
   deleteBucket(name: string): Promise<void>;
   /** Buckets of one owner, or of everyone when owner is undefined. */
-  listBuckets(owner?: string): Promise<Bucket[]>;
+  /** Buckets by name (of `owner`, or everyone's), narrowed and paged by `page`. */
+  listBuckets(owner?: string, page?: BucketPageQuery): Promise<Bucket[]>;
 
   /**
    * One version of an object, delete markers included: the current one without `versionId`,
@@ -107,6 +108,14 @@ export type VersioningStatus = 'Enabled' | 'Suspended';
 
 /** Tag key → value, in the order given. */
 export type Tags = Record<string, string>;
+
+/** A page of ListBuckets: names after `after` that start with `prefix`, in `region`, at most `limit`. */
+export interface BucketPageQuery {
+  after?: string;
+  prefix?: string;
+  region?: string;
+  limit?: number;
+}
 
 /** One CORS rule, as PutBucketCors gives it. */
 export interface CorsRule {

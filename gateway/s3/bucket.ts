@@ -45,15 +45,40 @@ export async function deleteBucket({ services, target, caller, reply }: S3Call):
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
-export async function listBuckets({ services, caller, reply }: S3Call): Promise<void> {
+export async function listBuckets({ services, caller, target, reply }: S3Call): Promise<void> {
   if (!caller) throw new S3Error('AccessDenied');
-  const buckets = await services.meta.listBuckets(caller.owner);
+  const q = target.query;
+  const rawMax = q.get('max-buckets');
+  if (rawMax !== null && !(/^\d{1,5}$/.test(rawMax) && Number(rawMax) >= 1 && Number(rawMax) <= MAX_BUCKETS)) {
+    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}`, { ArgumentName: 'max-buckets', ArgumentValue: rawMax });
+  }
+  const limit = rawMax === null ? undefined : Number(rawMax);
+  const token = q.get('continuation-token');
+  const prefix = q.get('prefix') ?? undefined;
+  const page = { after: token === null ? undefined : fromToken(token), prefix, region: q.get('bucket-region') ?? undefined };
+  // One more than the page, to know whether another follows.
+  const found = await services.meta.listBuckets(caller.owner, { ...page, limit: limit && limit + 1 });
+  const buckets = limit === undefined ? found : found.slice(0, limit);
+  const more = found.length > buckets.length;
   reply.type('application/xml').send(
     xmlDocument('ListAllMyBucketsResult', {
       Owner: { ID: caller.owner, DisplayName: caller.displayName },
       Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt), BucketRegion: b.region })) },
+      ...(more ? { ContinuationToken: Buffer.from(buckets[buckets.length - 1].name).toString('base64url') } : {}),
+      ...(prefix !== undefined ? { Prefix: prefix } : {}),
     }),
   );
+}
+
+/** ListBuckets pages at most this many (S3's own limit). */
+const MAX_BUCKETS = 10_000;
+
+/** A continuation token names the last bucket of the page before; one that does not decode to
+ * a bucket name is refused as S3 refuses a token it did not issue. */
+function fromToken(token: string): string {
+  const name = Buffer.from(token, 'base64url').toString('utf8');
+  if (!isValidBucketName(name)) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token', ArgumentValue: token });
+  return name;
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html

@@ -49,6 +49,31 @@ describe('buckets', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'kept-by-create' }));
   });
 
+  test('ListBuckets_pages: max-buckets, continuation-token, prefix and bucket-region', async () => {
+    const names = ['lbp-a', 'lbp-b', 'lbp-c', 'lbp-d', 'lbp-e'];
+    for (const name of names) {
+      const location = name === 'lbp-e' ? { CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' as const } } : {};
+      await s3.send(new CreateBucketCommand({ Bucket: name, ...location }));
+    }
+    const seen: string[][] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListBucketsCommand({ Prefix: 'lbp-', MaxBuckets: 2, ContinuationToken: token }));
+      expect(page.Prefix).toBe('lbp-');
+      seen.push(page.Buckets!.map((b) => b.Name!));
+      token = page.ContinuationToken;
+    } while (token);
+    expect(seen).toEqual([['lbp-a', 'lbp-b'], ['lbp-c', 'lbp-d'], ['lbp-e']]);
+    const all = await s3.send(new ListBucketsCommand({}));
+    expect([all.ContinuationToken, all.Buckets!.map((b) => b.Name)]).toEqual([undefined, expect.arrayContaining([bucket, ...names])]);
+    const inEu = await s3.send(new ListBucketsCommand({ Prefix: 'lbp-', BucketRegion: 'eu-west-1' }));
+    expect(inEu.Buckets!.map((b) => [b.Name, b.BucketRegion])).toEqual([['lbp-e', 'eu-west-1']]);
+    for (const MaxBuckets of [0, 10_001]) {
+      expect(await s3Error(s3.send(new ListBucketsCommand({ MaxBuckets })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    }
+    for (const name of names) await s3.send(new DeleteBucketCommand({ Bucket: name }));
+  });
+
   test('CreateBucket_invalidName: InvalidBucketName 400', async () => {
     for (const name of ['ab', 'UPPER', 'a..b', '192.168.1.1', '-dash', 'xn--punycode', 'x'.repeat(64)]) {
       expect(await s3Error(s3.send(new CreateBucketCommand({ Bucket: name })))).toMatchObject({ name: 'InvalidBucketName', status: 400 });
