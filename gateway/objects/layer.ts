@@ -53,6 +53,9 @@ export interface RequestBody {
   source: AsyncIterable<Buffer>;
   headers: IncomingHttpHeaders;
   payload: PayloadAuth;
+  /** Set: a body sent with Transfer-Encoding: chunked and no length is taken, up to this many
+   * bytes (PutObject). Unset: a length is required. */
+  maxUnsized?: number;
 }
 
 /** A body whose length shows only at its end (a form's file); `checksums` holds the

@@ -34,6 +34,8 @@ export interface ReceiveOptions {
   inline?: boolean;
   /** Checksums to compute and return whether or not the client declared them. */
   compute?: readonly ChecksumAlgorithm[];
+  /** A chunked body without a declared length is taken up to this many bytes (RequestBody.maxUnsized). */
+  maxUnsized?: number;
 }
 
 /** The settings receiving reads: chunk sizes, write window, lease length, inline limit. */
@@ -59,19 +61,21 @@ export class BodyReceiver {
    * headers and payload mode declare. */
   async request(source: AsyncIterable<Buffer>, headers: IncomingHttpHeaders, payload: PayloadAuth, options: ReceiveOptions = {}): Promise<ReceivedBody> {
     const declared = declaredChecksums(headers);
-    const expectedLength = declaredLength(headers, payload);
+    const expectedLength = declaredLength(headers, payload, options.maxUnsized);
     const algorithms = checksumAlgorithms(declared);
     for (const alg of options.compute ?? []) algorithms.add(alg);
     if (payload.mode === 'sha256') algorithms.add('SHA256');
     // Hashing a body a few KiB long costs less than a round trip to a hash worker.
-    const digests = new BodyDigests(algorithms, expectedLength > OFFLOAD_MIN_BYTES ? this.hashes : undefined);
+    const digests = new BodyDigests(algorithms, (expectedLength ?? Infinity) > OFFLOAD_MIN_BYTES ? this.hashes : undefined);
     let trailers: Record<string, string> = {};
     const body =
       payload.mode === 'streaming'
-        ? decodeAwsChunked(source, payload, { decodedLength: expectedLength, onTrailers: (t: Record<string, string>) => (trailers = t) })
-        : source;
+        ? decodeAwsChunked(source, payload, { decodedLength: expectedLength!, onTrailers: (t: Record<string, string>) => (trailers = t) })
+        : expectedLength === undefined
+          ? atMost(source, options.maxUnsized!)
+          : source;
     return this.receive(body, digests, async (size, sink) => {
-      if (size !== expectedLength) throw new S3Error('IncompleteBody');
+      if (expectedLength !== undefined && size !== expectedLength) throw new S3Error('IncompleteBody');
       if (payload.mode === 'sha256') {
         const computed = (await digests.digest('SHA256')).toString('hex');
         if (computed !== payload.expectedHex.toLowerCase()) {
@@ -191,11 +195,26 @@ class ChunkSink {
 }
 
 /** The body length the client declared: x-amz-decoded-content-length for aws-chunked, else
- * Content-Length. PUT without either is 411 MissingContentLength, as on S3. */
-function declaredLength(headers: IncomingHttpHeaders, payload: PayloadAuth): number {
+ * Content-Length. Without either, a body sent with Transfer-Encoding: chunked (curl -T -, many
+ * HTTP libraries streaming) has its length at its end: undefined, where `maxUnsized` allows it;
+ * otherwise 411 MissingContentLength, as on S3. */
+function declaredLength(headers: IncomingHttpHeaders, payload: PayloadAuth, maxUnsized: number | undefined): number | undefined {
   const raw = payload.mode === 'streaming' ? headers['x-amz-decoded-content-length'] : headers['content-length'];
-  if (raw === undefined) throw new S3Error('MissingContentLength');
+  if (raw === undefined) {
+    if (maxUnsized !== undefined && payload.mode !== 'streaming' && /\bchunked\b/i.test(String(headers['transfer-encoding'] ?? ''))) return undefined;
+    throw new S3Error('MissingContentLength');
+  }
   const n = Number(raw);
   if (!/^\d+$/.test(String(raw)) || !Number.isSafeInteger(n)) throw new S3Error('InvalidArgument', 'Invalid content length');
   return n;
+}
+
+/** The body, refused with EntityTooLarge once it passes `max` bytes. */
+async function* atMost(source: AsyncIterable<Buffer>, max: number): AsyncIterable<Buffer> {
+  let size = 0;
+  for await (const piece of source) {
+    size += piece.length;
+    if (size > max) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(max) });
+    yield piece;
+  }
 }

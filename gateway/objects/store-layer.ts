@@ -69,7 +69,9 @@ export class StoreObjectLayer implements ObjectLayer {
       throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
     }
     const received =
-      'payload' in body ? await this.receiver.request(body.source, body.headers, body.payload) : await this.receiver.unsized(body.source, body.checksums);
+      'payload' in body
+        ? await this.receiver.request(body.source, body.headers, body.payload, { maxUnsized: body.maxUnsized })
+        : await this.receiver.unsized(body.source, body.checksums);
     const { etag, checksums } = storedPart(received);
     const { versionId } = await this.commit(
       { ...object, id: randomUUID(), size: received.size, etag, checksums, inline: received.inline, chunks: received.chunks },

@@ -26,10 +26,13 @@ export async function putObject(call: BucketCall): Promise<void> {
   const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
   const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
+  // A chunked body's length shows only at its end; a bucket with a quota needs it up front.
+  const unsized = headers['content-length'] === undefined && headers['x-amz-decoded-content-length'] === undefined;
+  if (unsized && call.bucket.quotaBytes != null) throw new S3Error('MissingContentLength');
   await services.quota.check(call.bucket, declared);
   const { etag, versionId, checksums } = await services.objects.put(
     { bucket, key, owner, acl, tags, headers: storedHeaders(headers), userMetadata: meta },
-    { source: request.raw, headers, payload },
+    { source: request.raw, headers, payload, maxUnsized: MAX_PUT_BYTES },
     condition,
   );
   reply.header('etag', etag);

@@ -56,9 +56,9 @@ describeCurl(`curl (${curl.version ?? 'not installed'})`, () => {
 
   /** Runs curl; the answer's status and headers come from its -D dump (the last response,
    * after any 100 Continue), the body from stdout unless `-o` sends it to a file. */
-  async function run(args: string[]): Promise<Answer> {
+  async function run(args: string[], input?: Buffer): Promise<Answer> {
     const dump = path.join(work, `headers-${n++}.txt`);
-    const body = await runOk(curl.bin!, ['-sS', '-g', '-D', dump, ...args]);
+    const body = await runOk(curl.bin!, ['-sS', '-g', '-D', dump, ...args], { input });
     const blocks = (await readFile(dump, 'latin1')).split(/\r\n\r\n/).filter((b) => b.startsWith('HTTP/'));
     const [statusLine, ...lines] = blocks[blocks.length - 1]!.split('\r\n');
     const headers: Record<string, string> = {};
@@ -113,6 +113,18 @@ describeCurl(`curl (${curl.version ?? 'not installed'})`, () => {
       expect((await run(['-X', 'DELETE', del])).status).toBe(204);
       expect(await sdkStatus(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).toBe(404);
     }, 120_000);
+
+    test('Presigned_PUT_stdin: curl -T - streams stdin with Transfer-Encoding: chunked and no length; stored byte-exact', async () => {
+      const piped = pseudoRandom(3 * MiB + 17, 12);
+      const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'presigned/piped' }), { expiresIn: 300 });
+      const up = await run(['-T', '-', put], piped);
+      expect([up.status, up.headers.etag]).toEqual([200, `"${md5(piped)}"`]);
+      const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'presigned/piped' }), { expiresIn: 300 });
+      const out = path.join(work, 'piped.bin');
+      expect((await run(['-o', out, get])).status).toBe(200);
+      expect(sha(await readFile(out))).toBe(sha(piped));
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'presigned/piped' }));
+    }, 60_000);
 
     test('Presigned_UploadPart: parts PUT by curl through presigned URLs, completed by the SDK', async () => {
       const mpKey = 'presigned/multipart.bin';

@@ -135,20 +135,40 @@ describe('errors are S3 XML with S3 status codes', () => {
     expect(await exists('k')).toBe(false);
   });
 
-  test('MissingContentLength: PUT with chunked transfer-encoding and no length', async () => {
-    const s = await signRequest(server.url, { method: 'PUT', path: `/${bucket}/te` }, { payloadHash: 'UNSIGNED-PAYLOAD' });
-    const a = await new Promise<Answer>((resolve, reject) => {
-      const req = http.request(s.url, { method: 'PUT', headers: { ...s.headers, 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.write('some');
-      req.end('data');
-    });
+  /** A signed request whose body goes out in `pieces` with Transfer-Encoding: chunked, no length. */
+  function chunked(method: string, path: string, pieces: Buffer[], query?: Record<string, string>): Promise<Answer> {
+    return signRequest(server.url, { method, path, query }, { payloadHash: 'UNSIGNED-PAYLOAD' }).then(
+      (s) =>
+        new Promise<Answer>((resolve, reject) => {
+          const req = http.request(s.url, { method, headers: { ...s.headers, 'transfer-encoding': 'chunked' } }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+          });
+          req.on('error', reject);
+          for (const p of pieces) req.write(p);
+          req.end();
+        }),
+    );
+  }
+
+  test('PutObject_chunked: a body sent with Transfer-Encoding: chunked and no length is stored, small or large', async () => {
+    for (const [key, size] of [['te-small', 9], ['te-large', 3 * 1024 * 1024 + 5]] as const) {
+      const data = Buffer.alloc(size, key);
+      const pieces = [data.subarray(0, 4), data.subarray(4, 70_000), data.subarray(70_000)];
+      const a = await chunked('PUT', `/${bucket}/${key}`, pieces);
+      expect([a.status, a.headers.etag]).toEqual([200, `"${createHash('md5').update(data).digest('hex')}"`]);
+      const back = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+      expect(back.equals(data)).toBe(true);
+    }
+  });
+
+  test('MissingContentLength: UploadPart with chunked transfer-encoding and no length (parts need their size)', async () => {
+    const created = await signed('POST', `/${bucket}/te-part`, { query: { uploads: '' } });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body)![1];
+    const a = await chunked('PUT', `/${bucket}/te-part`, [Buffer.from('some'), Buffer.from('data')], { partNumber: '1', uploadId });
     expect([a.status, code(a)]).toEqual([411, 'MissingContentLength']);
-    expect(await exists('te')).toBe(false);
+    await signed('DELETE', `/${bucket}/te-part`, { query: { uploadId } });
   });
 });
 
