@@ -180,6 +180,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        sealed TEXT NOT NULL
      )`,
   ],
+  // Lifecycle rules (gateway/s3/lifecycle.ts), kept with the bucket like its CORS rules.
+  [`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS lifecycle JSONB`],
 ];
 
 /** How long a migrations lease lasts unless renewed: a gateway that died mid-migration holds

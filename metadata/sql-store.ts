@@ -98,6 +98,7 @@ export class SqlMetadataStore implements MetadataStore {
     };
     if (patch.versioning !== undefined) set('versioning', patch.versioning);
     json('cors', patch.cors);
+    json('lifecycle', patch.lifecycle);
     json('tags', patch.tags && Object.entries(patch.tags));
     if (patch.policy !== undefined) set('policy', patch.policy);
     json('acl', patch.acl);
@@ -457,7 +458,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 }
 
-const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, tags, policy, acl, ownership, public_access_block, quota_bytes';
+const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, lifecycle, tags, policy, acl, ownership, public_access_block, quota_bytes';
 
 /** Stands for the current version in version order: above every noncurrent seq. */
 const CURRENT_SEQ = 9007199254740991;
@@ -469,6 +470,7 @@ interface BucketRow {
   created_at: Date;
   versioning: Bucket['versioning'] | null;
   cors: Bucket['cors'] | null;
+  lifecycle: Bucket['lifecycle'] | null;
   tags: Bucket['tags'] | null;
   policy: string | null;
   acl: Grant[] | null;
@@ -543,6 +545,7 @@ function toBucket(r: BucketRow): Bucket {
     createdAt: new Date(r.created_at),
     ...(r.versioning ? { versioning: r.versioning } : {}),
     ...(r.cors ? { cors: r.cors } : {}),
+    ...(r.lifecycle ? { lifecycle: r.lifecycle } : {}),
     ...(r.tags ? { tags: tagsOf(r.tags) } : {}),
     ...(r.policy != null ? { policy: r.policy } : {}),
     ...(r.acl ? { acl: r.acl } : {}),

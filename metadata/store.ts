@@ -127,11 +127,34 @@ export interface CorsRule {
   maxAgeSeconds?: number;
 }
 
+/** One lifecycle rule, as PutBucketLifecycleConfiguration gives it, validated (s3/lifecycle.ts). */
+export interface LifecycleRule {
+  id: string;
+  enabled: boolean;
+  filter: LifecycleFilter;
+  /** Days after creation, or a date (midnight UTC, ISO 8601); or delete markers left alone. */
+  expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
+  noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
+  abortIncompleteMultipartUploadDays?: number;
+}
+
+/** The objects a rule applies to: all of these conditions hold. */
+export interface LifecycleFilter {
+  /** How the document said it, to answer it back the same way: a Rule-level <Prefix>
+   * (the older form), a <Filter> with one condition, or a <Filter><And>. */
+  form: 'prefix' | 'filter' | 'and';
+  prefix?: string;
+  tags: [string, string][];
+  objectSizeGreaterThan?: number;
+  objectSizeLessThan?: number;
+}
+
 export type NewBucket = Pick<Bucket, 'name' | 'owner' | 'region' | 'acl' | 'ownership'>;
 
 export interface BucketPatch {
   versioning?: VersioningStatus;
   cors?: CorsRule[] | null;
+  lifecycle?: LifecycleRule[] | null;
   tags?: Tags | null;
   /** The bucket policy, as the JSON text PutBucketPolicy was given (GetBucketPolicy returns it). */
   policy?: string | null;
@@ -171,6 +194,7 @@ export interface Bucket {
   /** Absent while versioning has never been enabled. */
   versioning?: VersioningStatus;
   cors?: CorsRule[];
+  lifecycle?: LifecycleRule[];
   tags?: Tags;
   policy?: string;
   /** Absent: the owner alone, with FULL_CONTROL (S3's `private`). */

@@ -6,6 +6,7 @@ import { S3Error } from '../protocol/errors';
 import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
 import { single } from '../protocol/headers';
+import { xmlList, xmlStrings, xmlText } from '../protocol/xml-fields';
 
 /**
  * Bucket CORS: the configuration operations, the preflight (OPTIONS) answer, and the headers
@@ -112,7 +113,7 @@ export function parseCorsConfiguration(xml: string): CorsRule[] {
   if (config === undefined || typeof config !== 'object' || config === null) throw new S3Error('MalformedXML');
   const { CORSRule, ...rest } = config as Record<string, unknown>;
   if (Object.keys(rest).length > 0) throw new S3Error('MalformedXML');
-  const rules = list(CORSRule);
+  const rules = xmlList(CORSRule);
   if (rules.length === 0) throw new S3Error('MalformedXML');
   if (rules.length > MAX_RULES) {
     throw new S3Error('InvalidRequest', `The number of CORS rules should not exceed allowed limit of ${MAX_RULES} rules.`);
@@ -126,49 +127,28 @@ function parseRule(raw: unknown): CorsRule {
   if (typeof raw !== 'object' || raw === null) throw new S3Error('MalformedXML');
   const el = raw as Record<string, unknown>;
   if (Object.keys(el).some((k) => !RULE_ELEMENTS.has(k))) throw new S3Error('MalformedXML');
-  const allowedOrigins = strings(el.AllowedOrigin);
-  const allowedMethods = strings(el.AllowedMethod);
+  const allowedOrigins = xmlStrings(el.AllowedOrigin);
+  const allowedMethods = xmlStrings(el.AllowedMethod);
   if (allowedOrigins.length === 0 || allowedMethods.length === 0) throw new S3Error('MalformedXML');
   const bad = allowedMethods.find((m) => !CORS_METHODS.includes(m));
   if (bad !== undefined) throw new S3Error('InvalidRequest', `Found unsupported HTTP method in CORS config. Unsupported method is ${bad}`);
-  const allowedHeaders = strings(el.AllowedHeader);
+  const allowedHeaders = xmlStrings(el.AllowedHeader);
   for (const [name, values] of [['AllowedOrigin', allowedOrigins], ['AllowedHeader', allowedHeaders]] as const) {
     const v = values.find((x) => x.indexOf('*') !== x.lastIndexOf('*'));
     if (v !== undefined) throw new S3Error('InvalidRequest', `${name} "${v}" can not have more than one wildcard.`);
   }
-  const rule: CorsRule = { allowedOrigins, allowedMethods, allowedHeaders, exposeHeaders: strings(el.ExposeHeader) };
-  const id = atMostOne(el.ID);
+  const rule: CorsRule = { allowedOrigins, allowedMethods, allowedHeaders, exposeHeaders: xmlStrings(el.ExposeHeader) };
+  const id = xmlText(el.ID);
   if (id !== undefined && id !== '') {
     if (id.length > MAX_ID_CHARS) throw new S3Error('MalformedXML');
     rule.id = id;
   }
-  const maxAge = atMostOne(el.MaxAgeSeconds);
+  const maxAge = xmlText(el.MaxAgeSeconds);
   if (maxAge !== undefined) {
     if (!/^\d{1,9}$/.test(maxAge)) throw new S3Error('MalformedXML');
     rule.maxAgeSeconds = Number(maxAge);
   }
   return rule;
-}
-
-/** The elements of a repeated XML element: absent → [], one → [it]. */
-function list(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-/** Repeated text elements; an element with children is not text. */
-function strings(value: unknown): string[] {
-  return list(value).map((v) => {
-    if (typeof v !== 'string') throw new S3Error('MalformedXML');
-    return v;
-  });
-}
-
-/** An element that may appear at most once. */
-function atMostOne(value: unknown): string | undefined {
-  const all = strings(value);
-  if (all.length > 1) throw new S3Error('MalformedXML');
-  return all[0];
 }
 
 interface Match {

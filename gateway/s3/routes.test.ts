@@ -25,6 +25,12 @@ const LINES: [line: string, headers: Record<string, string>, action: string, iam
   ['GET /Bucket?tagging', {}, 'GetBucketTagging', 's3:GetBucketTagging'],
   ['PUT /Bucket?tagging', {}, 'PutBucketTagging', 's3:PutBucketTagging'],
   ['DELETE /Bucket?tagging', {}, 'DeleteBucketTagging', 's3:PutBucketTagging'],
+  ['GET /Bucket?lifecycle', {}, 'GetBucketLifecycleConfiguration', 's3:GetLifecycleConfiguration'],
+  ['PUT /Bucket?lifecycle', {}, 'PutBucketLifecycleConfiguration', 's3:PutLifecycleConfiguration'],
+  ['DELETE /Bucket?lifecycle', {}, 'DeleteBucketLifecycle', 's3:PutLifecycleConfiguration'],
+  ['GET /Bucket?encryption', {}, 'GetBucketEncryption', 's3:GetEncryptionConfiguration'],
+  ['PUT /Bucket?encryption', {}, 'PutBucketEncryption', 's3:PutEncryptionConfiguration'],
+  ['DELETE /Bucket?encryption', {}, 'DeleteBucketEncryption', 's3:PutEncryptionConfiguration'],
   ['GET /Bucket?acl', {}, 'GetBucketAcl', 's3:GetBucketAcl'],
   ['PUT /Bucket?acl', {}, 'PutBucketAcl', 's3:PutBucketAcl'],
   ['POST /Bucket?delete', {}, 'DeleteObjects', 's3:DeleteObject'],
@@ -84,7 +90,7 @@ describe('route table: AWS request lines resolve to their action and IAM permiss
     expect(perKey('PUT /Bucket/k')).toBe(false);
   });
 
-  test.each([['PROPFIND /Bucket', 'MethodNotAllowed'], ['GET /Bucket?lifecycle', 'NotImplemented'], ['PATCH /Bucket/k', 'MethodNotAllowed']])(
+  test.each([['PROPFIND /Bucket', 'MethodNotAllowed'], ['GET /Bucket?replication', 'NotImplemented'], ['PATCH /Bucket/k', 'MethodNotAllowed']])(
     '%s → %s',
     (line, code) => {
       const [method, url] = line.split(' ');

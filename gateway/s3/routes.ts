@@ -23,6 +23,7 @@ import { stsRequest } from '../sts/endpoint';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './bucket-policy';
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './public-access-block';
 import { deleteBucketOwnershipControls, getBucketOwnershipControls, putBucketOwnershipControls } from './ownership';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle';
 import { deleteBucketEncryption, getBucketEncryption, isSseHeader, putBucketEncryption, sseNotImplemented } from './encryption';
 
 type Scope = 'service' | 'bucket' | 'object';
@@ -84,6 +85,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', scope: 'bucket', query: 'ownershipControls', action: 'GetBucketOwnershipControls', iam: 's3:GetBucketOwnershipControls', handler: getBucketOwnershipControls },
   { method: 'PUT', scope: 'bucket', query: 'ownershipControls', action: 'PutBucketOwnershipControls', iam: 's3:PutBucketOwnershipControls', handler: putBucketOwnershipControls },
   { method: 'DELETE', scope: 'bucket', query: 'ownershipControls', action: 'DeleteBucketOwnershipControls', iam: 's3:PutBucketOwnershipControls', handler: deleteBucketOwnershipControls },
+  { method: 'GET', scope: 'bucket', query: 'lifecycle', action: 'GetBucketLifecycleConfiguration', iam: 's3:GetLifecycleConfiguration', handler: getBucketLifecycle },
+  { method: 'PUT', scope: 'bucket', query: 'lifecycle', action: 'PutBucketLifecycleConfiguration', iam: 's3:PutLifecycleConfiguration', handler: putBucketLifecycle },
+  { method: 'DELETE', scope: 'bucket', query: 'lifecycle', action: 'DeleteBucketLifecycle', iam: 's3:PutLifecycleConfiguration', handler: deleteBucketLifecycle },
   { method: 'GET', scope: 'bucket', query: 'encryption', action: 'GetBucketEncryption', iam: 's3:GetEncryptionConfiguration', handler: getBucketEncryption },
   { method: 'PUT', scope: 'bucket', query: 'encryption', action: 'PutBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: putBucketEncryption },
   { method: 'DELETE', scope: 'bucket', query: 'encryption', action: 'DeleteBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: deleteBucketEncryption },
