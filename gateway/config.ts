@@ -37,6 +37,9 @@ export interface Config {
   /** Base domain for virtual-hosted-style requests (`bucket.<domain>`); path-style always works. */
   domain?: string;
   region: string;
+  /** Accept AWS Signature Version 2 (header, presigned query, POST form): RFS_SIGV2=off refuses
+   * it as S3 does on v4-only regions. Default on. */
+  sigv2: boolean;
   root?: { accessKeyId: string; secretKey: string };
   /** Objects up to this size live in their metadata row instead of the chunk store. */
   inlineMaxBytes: number;
@@ -89,6 +92,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
     return n;
   };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = (env[name] ?? '').trim().toLowerCase();
+    if (raw === '') return fallback;
+    if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+    if (['off', 'false', '0', 'no'].includes(raw)) return false;
+    throw new Error(`${name} must be on or off, got ${env[name]}`);
+  };
   const accessKeyId = env.RFS_ROOT_ACCESS_KEY;
   const secretKey = env.RFS_ROOT_SECRET_KEY;
   const dataDir = path.resolve(env.RFS_DATA_DIR || './data');
@@ -111,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: Math.max(1, int('RFS_DATABASE_POOL_SIZE', 16)),
     domain: env.RFS_DOMAIN || undefined,
     region: env.RFS_REGION || 'us-east-1',
+    sigv2: flag('RFS_SIGV2', true),
     root: accessKeyId && secretKey ? { accessKeyId, secretKey } : undefined,
     inlineMaxBytes: int('RFS_INLINE_MAX_BYTES', 64 * 1024),
     chunking: {

@@ -303,7 +303,7 @@ describe('presigned URLs', () => {
   it.each(ODD_KEYS)('verifies a URL for the key %j', async (key) => {
     const input = await presign({ path: `/bucket/${encodeKey(key)}`, query: { 'response-content-type': 'text/plain; charset=utf-8' } });
     const result = await authenticate(input, identity, NOW);
-    expect(result).toEqual({ principal: { anonymous: false, credential: ALICE }, payload: { mode: 'unsigned' } });
+    expect(result).toEqual({ principal: { anonymous: false, credential: ALICE }, payload: { mode: 'unsigned' }, signatureVersion: 'AWS4-HMAC-SHA256' });
   });
 
   it('verifies a PUT with signed headers and a security token', async () => {
@@ -424,7 +424,7 @@ describe('the AWS documentation examples', () => {
       authorization: auth('host;range;x-amz-content-sha256;x-amz-date', 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41'),
     };
     const result = await authenticate({ method: 'GET', rawPath: '/test.txt', rawQuery: '', headers }, examples, AT);
-    expect(result).toEqual({ principal: { anonymous: false, credential: EXAMPLE }, payload: { mode: 'sha256', expectedHex: EMPTY_SHA256 } });
+    expect(result).toEqual({ principal: { anonymous: false, credential: EXAMPLE }, payload: { mode: 'sha256', expectedHex: EMPTY_SHA256 }, signatureVersion: 'AWS4-HMAC-SHA256' });
   });
 
   it('PUT Object with a Date header and a $ in the key', async () => {
@@ -463,6 +463,7 @@ describe('the AWS documentation examples', () => {
     await expect(authenticate(input, examples, AT + 3600_000)).resolves.toEqual({
       principal: { anonymous: false, credential: EXAMPLE },
       payload: { mode: 'unsigned' },
+      signatureVersion: 'AWS4-HMAC-SHA256',
     });
     expect((await s3Failure(authenticate(input, examples, AT + 86401_000))).message).toBe('Request has expired');
   });

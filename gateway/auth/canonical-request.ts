@@ -12,6 +12,22 @@ export function canonicalQuery(params: readonly QueryParam[], omit?: string): st
   return s;
 }
 
+/**
+ * Node hands header values over latin1-decoded: one char per byte as sent, so UTF-8 metadata
+ * (`x-amz-meta-name: café` from boto3) arrives as `cafÃ©`. Canonical requests and SigV2
+ * strings to sign are built from such byte strings and hashed as latin1, i.e. over the bytes
+ * as sent. A value with a char above U+00FF cannot have come off the wire (a caller built it):
+ * it stands for its UTF-8 bytes.
+ */
+export function byteString(value: string): string {
+  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
+
+/** The text a byte string stands for (UTF-8), for error bodies and logs. */
+export function bytesText(bytes: string): string {
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
 /** A header value as SigV4 signs it: trimmed, runs of spaces and tabs collapsed to one space. */
 export function canonicalHeaderValue(value: string): string {
   return value.replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
@@ -43,19 +59,21 @@ export function headerLookup(headers: IncomingHttpHeaders, rawHeaders?: readonly
   };
 }
 
-/** The canonical headers block (`name:value\n` per signed header). A signed header the request
- * lacks cannot have been signed as sent: S3 answers SignatureDoesNotMatch. */
+/** The canonical headers block (`name:value\n` per signed header), a byte string (see
+ * byteString). A signed header the request lacks cannot have been signed as sent: S3 answers
+ * SignatureDoesNotMatch. */
 export function canonicalHeaders(signedHeaders: readonly string[], lookup: HeaderLookup): string {
   let block = '';
   for (const name of signedHeaders) {
     const values = lookup(name);
     if (!values) throw new S3Error('SignatureDoesNotMatch');
-    block += name + ':' + values.map(canonicalHeaderValue).join(',') + '\n';
+    block += name + ':' + values.map((v) => canonicalHeaderValue(byteString(v))).join(',') + '\n';
   }
   return block;
 }
 
-/** The canonical request, the text whose hash is signed. */
+/** The canonical request, whose hash is signed: a byte string (every part but the header
+ * values is ASCII), to be hashed as `Buffer.from(canonical, 'latin1')`. */
 export function canonicalRequest(parts: {
   method: string;
   uri: string;

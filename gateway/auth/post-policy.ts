@@ -5,7 +5,9 @@ import { unsupportedMechanism } from './header-auth';
 import type { Credential, Identity } from './identity';
 import { sign, signaturesEqual } from './signature';
 import { signingKey } from './signing-key';
+import { SIGV2_VERSION, verifyPolicySignatureV2 } from './sigv2';
 import { SIGV4_ALGORITHM } from './string-to-sign';
+import type { SignatureVersion } from './types';
 
 /**
  * Browser-based uploads (POST Object) authenticated by a signed policy, SigV4 flavour:
@@ -13,12 +15,26 @@ import { SIGV4_ALGORITHM } from './string-to-sign';
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-post-example.html
  * The string to sign is the base64 policy itself; the policy's conditions then bound every
  * form field. Error wording follows S3's ("Invalid according to Policy: ...").
+ * SigV2 flavour (when accepted): fields AWSAccessKeyId, policy, signature, where
+ * signature = base64(HMAC-SHA1(secret, base64 policy)).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
  */
 
 /** The form fields, names lower-cased (S3 matches form field names without regard to case). */
 export type FormFields = ReadonlyMap<string, string>;
 
 const AUTH_FIELDS = ['policy', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature'] as const;
+const V2_FIELDS = ['awsaccesskeyid', 'policy', 'signature'] as const;
+
+/** A SigV2 form: none of SigV4's own fields, some of SigV2's. */
+function isV2Form(fields: FormFields): boolean {
+  return !AUTH_FIELDS.some((f) => f !== 'policy' && fields.has(f)) && (fields.has('awsaccesskeyid') || fields.has('signature'));
+}
+
+/** The `s3:signatureversion` of a form authenticatePostForm accepted. */
+export function postFormSignatureVersion(fields: FormFields): SignatureVersion {
+  return isV2Form(fields) ? SIGV2_VERSION : SIGV4_ALGORITHM;
+}
 
 /** A form missing one of the fields S3 needs, in S3's words. */
 export function missingField(name: string): S3Error {
@@ -32,12 +48,15 @@ export function missingField(name: string): S3Error {
 /**
  * The credential whose key signed the form's policy. A form with none of the SigV4 fields is
  * anonymous, which rfs (no public buckets yet) refuses; a form with some must have all of them.
+ * A SigV2 form is refused as S3 refuses it on v4-only regions unless `options.sigv2`.
  */
-export async function authenticatePostForm(fields: FormFields, identity: Identity): Promise<Credential> {
-  if (!AUTH_FIELDS.some((f) => fields.has(f))) {
-    if (fields.has('awsaccesskeyid') || fields.has('signature')) throw unsupportedMechanism();
-    throw new S3Error('AccessDenied');
+export async function authenticatePostForm(fields: FormFields, identity: Identity, options: { sigv2?: boolean } = {}): Promise<Credential> {
+  if (isV2Form(fields)) {
+    if (!options.sigv2) throw unsupportedMechanism();
+    for (const f of V2_FIELDS) if (!fields.has(f)) throw missingField(f === 'awsaccesskeyid' ? 'AWSAccessKeyId' : f);
+    return verifyPolicySignatureV2(fields.get('awsaccesskeyid')!, fields.get('policy')!, fields.get('signature')!, fields.get('x-amz-security-token'), identity);
   }
+  if (!AUTH_FIELDS.some((f) => fields.has(f))) throw new S3Error('AccessDenied');
   for (const f of AUTH_FIELDS) if (!fields.has(f)) throw missingField(f);
   const algorithm = fields.get('x-amz-algorithm')!;
   if (algorithm !== SIGV4_ALGORITHM) {
@@ -153,8 +172,10 @@ function integer(v: unknown): number | undefined {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Fields that need no condition: the signature, the file, the policy, x-ignore-*. */
-function exempt(name: string): boolean {
+/** Fields that need no condition: the signature, the file, the policy, x-ignore-*; in a SigV2
+ * form also AWSAccessKeyId and signature. */
+function exempt(name: string, v2: boolean): boolean {
+  if (v2 && (name === 'awsaccesskeyid' || name === 'signature')) return true;
   return name === 'x-amz-signature' || name === 'file' || name === 'policy' || name.startsWith('x-ignore-');
 }
 
@@ -178,7 +199,8 @@ export interface SizeRange {
  */
 export function evaluatePostPolicy(policy: PostPolicy, input: PostInput): SizeRange {
   const covered = new Set(policy.conditions.map((c) => (c.op === 'content-length-range' ? '' : c.field)));
-  const extra = [...input.fields.keys()].filter((name) => !exempt(name) && !covered.has(name));
+  const v2 = isV2Form(input.fields);
+  const extra = [...input.fields.keys()].filter((name) => !exempt(name, v2) && !covered.has(name));
   if (extra.length) throw deniedByPolicy(`Extra input fields: ${extra.join(', ')}`);
   const range: SizeRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
   for (const c of policy.conditions) {

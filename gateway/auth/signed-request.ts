@@ -1,10 +1,10 @@
 import { S3Error } from '../protocol/errors';
-import { canonicalHeaders, canonicalQuery, canonicalRequest, headerLookup } from './canonical-request';
+import { bytesText, canonicalHeaders, canonicalQuery, canonicalRequest, headerLookup } from './canonical-request';
 import type { CredentialScope } from './credential-scope';
 import type { Credential, Identity } from './identity';
 import { signaturesEqual, sign } from './signature';
 import { signingKey } from './signing-key';
-import { stringToSign } from './string-to-sign';
+import { SIGV4_ALGORITHM, sha256Hex } from './string-to-sign';
 import type { AuthInput } from './types';
 import { canonicalUri, type QueryParam } from './uri-encoding';
 
@@ -82,7 +82,8 @@ export async function verifySignature(
     signedHeaders: claim.signedHeaders,
     hashedPayload: claim.hashedPayload,
   });
-  const toSign = stringToSign(claim.amzDate, scope.scope, canonical);
+  // The canonical request is a byte string (header values as sent): hash those bytes.
+  const toSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${sha256Hex(Buffer.from(canonical, 'latin1'))}`;
   const key = signingKey(credential.secretKey, scope.date, scope.region, scope.service);
   const signature = sign(key, toSign);
   if (!signaturesEqual(signature, claim.signature)) {
@@ -90,7 +91,7 @@ export async function verifySignature(
       AWSAccessKeyId: scope.accessKeyId,
       StringToSign: toSign,
       SignatureProvided: claim.signature,
-      CanonicalRequest: redactTokens(canonical),
+      CanonicalRequest: redactTokens(bytesText(canonical)),
     });
   }
   return { credential, key, signature };

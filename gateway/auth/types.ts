@@ -3,7 +3,7 @@ import type { ChunkSigner } from './chunk-signer';
 import type { Credential } from './identity';
 import type { AuthService } from './credential-scope';
 
-/** The parts of a request SigV4 covers, exactly as they came off the wire. */
+/** The parts of a request a signature covers, exactly as they came off the wire. */
 export interface AuthInput {
   method: string;
   /** The path exactly as it came on the request line (percent-encoded), no query. */
@@ -20,7 +20,14 @@ export interface AuthInput {
   bodySha256?: string;
   /** The service the request is for: s3 unless said (STS calls on the same endpoint). */
   service?: AuthService;
+  /** Set: Signature Version 2 is accepted (RFS_SIGV2, S3 requests only); absent: refused as S3
+   * refuses it on v4-only regions. `domain` is the virtual-hosted base domain (RFS_DOMAIN): a
+   * bucket named in the Host goes first in SigV2's canonical resource. */
+  sigv2?: { domain?: string };
 }
+
+/** Which signature authenticated a request, as the `s3:signatureversion` condition key says it. */
+export type SignatureVersion = 'AWS' | 'AWS4-HMAC-SHA256';
 
 /** Who sent the request: nobody in particular, or the holder of a credential. */
 export type Principal = { anonymous: true } | { anonymous: false; credential: Credential };
@@ -38,4 +45,6 @@ export type PayloadAuth =
 export interface AuthResult {
   principal: Principal;
   payload: PayloadAuth;
+  /** How the request was signed; absent for anonymous requests. */
+  signatureVersion?: SignatureVersion;
 }

@@ -17,6 +17,8 @@ export interface RequestFacts {
   query: URLSearchParams;
   /** s3:authType: how the request was signed; undefined for anonymous. */
   authType?: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
+  /** s3:signatureversion: `AWS` (SigV2) or `AWS4-HMAC-SHA256`; taken as the latter when unset. */
+  signatureVersion?: 'AWS' | 'AWS4-HMAC-SHA256';
 }
 
 /** One access to decide: who, which IAM action, on what. */
@@ -236,7 +238,7 @@ function conditionContext(request: AccessRequest): Map<string, string[]> {
   }
   if (facts.authType) {
     context.set('s3:authtype', [facts.authType]);
-    context.set('s3:signatureversion', ['AWS4-HMAC-SHA256']);
+    context.set('s3:signatureversion', [facts.signatureVersion ?? 'AWS4-HMAC-SHA256']);
   }
   for (const [param, name] of [['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys'], ['versionId', 's3:versionid']]) {
     const value = facts.query.get(param);

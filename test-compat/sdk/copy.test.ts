@@ -63,10 +63,12 @@ describe('copy', () => {
   });
 
   test('CopyObject_rawUtf8Source: a copy source sent as unencoded UTF-8 bytes names the same key', async () => {
-    // Header values travel as bytes; the UTF-8 of the key, each byte one latin1 character.
-    const headers = { 'x-amz-copy-source': Buffer.from(`/${bucket}/src/a b ü`, 'utf8').toString('latin1') };
-    const signed = await signRequest(server.url, { method: 'PUT', path: `/${bucket}/dst/raw-utf8`, headers });
-    const res = await fetch(signed.url, { method: 'PUT', headers: signed.headers });
+    // The client signs the key's UTF-8 bytes and sends those bytes (fetch sends a header value
+    // as latin1: each byte of the UTF-8 as one character).
+    const source = `/${bucket}/src/a b ü`;
+    const signed = await signRequest(server.url, { method: 'PUT', path: `/${bucket}/dst/raw-utf8`, headers: { 'x-amz-copy-source': source } });
+    const sent = { ...signed.headers, 'x-amz-copy-source': Buffer.from(source, 'utf8').toString('latin1') };
+    const res = await fetch(signed.url, { method: 'PUT', headers: sent });
     expect(res.status).toBe(200);
     expect((await getBody('dst/raw-utf8')).equals(await getBody('src/a b ü'))).toBe(true);
   });
