@@ -28,15 +28,24 @@ export function xmlDocument(root: string, body: Record<string, unknown>, namespa
 // htmlEntities: numeric character references too (Go's encoder writes a quote as &#34;).
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true, htmlEntities: true });
 
-/** Parses a small request body; anything that is not well-formed XML is MalformedXML. */
+/** Parses a small request body; anything that is not well-formed XML is MalformedXML, and so
+ * is a NUL (XML 1.0 has no such character, raw or as `&#0;`, and PostgreSQL cannot store it). */
 export function parseXml(text: string): Record<string, unknown> {
+  let doc: unknown;
   try {
-    const doc = parser.parse(text, true);
-    if (typeof doc !== 'object' || doc === null) throw new Error('not a document');
-    return doc as Record<string, unknown>;
+    doc = parser.parse(text, true);
   } catch {
     throw new S3Error('MalformedXML');
   }
+  // The parser drops a reference to NUL (`&#0;`) silently: refused too, as XML 1.0 does.
+  if (typeof doc !== 'object' || doc === null || /\0|&#(?:0+|x0+);/i.test(text) || hasNul(doc)) throw new S3Error('MalformedXML');
+  return doc as Record<string, unknown>;
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([k, v]) => k.includes('\0') || hasNul(v));
 }
 
 /** S3 timestamps: ISO 8601 with milliseconds, UTC. */

@@ -24,14 +24,51 @@ export function resolveTarget(rawUrl: string, host: string | undefined, domain: 
   } catch {
     throw new S3Error('InvalidURI');
   }
-  const query = new URLSearchParams(rawQuery);
+  const query = parseQuery(rawQuery);
   const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+  let bucket: string;
+  let key: string;
   if (domain && hostname.endsWith(`.${domain}`)) {
-    return { bucket: hostname.slice(0, -domain.length - 1), key: path.slice(1), rawPath, rawQuery, query };
+    [bucket, key] = [hostname.slice(0, -domain.length - 1), path.slice(1)];
+  } else {
+    const slash = path.indexOf('/', 1);
+    [bucket, key] = slash < 0 ? [path.slice(1), ''] : [path.slice(1, slash), path.slice(slash + 1)];
   }
-  const slash = path.indexOf('/', 1);
-  if (slash < 0) return { bucket: path.slice(1), key: '', rawPath, rawQuery, query };
-  return { bucket: path.slice(1, slash), key: path.slice(slash + 1), rawPath, rawQuery, query };
+  // A NUL cannot be stored (PostgreSQL text refuses it): refused here, before any lookup.
+  if (bucket.includes('\0')) throw new S3Error('InvalidBucketName', undefined, { BucketName: rawPath.split('/')[1] ?? '' });
+  if (key.includes('\0')) throw new S3Error('InvalidArgument', 'Object key contains an invalid character', { ArgumentName: 'key', ArgumentValue: rawPath });
+  return { bucket, key, rawPath, rawQuery, query };
+}
+
+/**
+ * The query string, strictly: URLSearchParams keeps a malformed escape (`%ZZ`) as it is and
+ * turns bytes that are not UTF-8 into U+FFFD, so a value would silently differ from what the
+ * client sent. Either, or a NUL, is InvalidArgument naming the parameter (values as sent).
+ */
+function parseQuery(rawQuery: string): URLSearchParams {
+  const query = new URLSearchParams();
+  if (rawQuery === '') return query;
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const [rawName, rawValue] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const name = decodeQueryPart(rawName, rawName, rawValue);
+    query.append(name, decodeQueryPart(rawValue, rawName, rawValue));
+  }
+  return query;
+}
+
+function decodeQueryPart(part: string, rawName: string, rawValue: string): string {
+  let decoded: string | undefined;
+  try {
+    decoded = decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    decoded = undefined;
+  }
+  if (decoded === undefined || decoded.includes('\0')) {
+    throw new S3Error('InvalidArgument', 'A query parameter is not valid UTF-8 or contains an invalid character.', { ArgumentName: rawName, ArgumentValue: rawValue });
+  }
+  return decoded;
 }
 
 /** S3's bucket naming rules, checked at CreateBucket.

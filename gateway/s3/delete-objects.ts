@@ -87,6 +87,8 @@ const parser = new XMLParser({
 function parseDelete(body: Buffer): { quiet: boolean; objects: Target[] } {
   const text = body.toString('utf8');
   if (/<!DOCTYPE/i.test(text)) throw new S3Error('MalformedXML');
+  // XML has no NUL, and PostgreSQL cannot store one (every key of the batch would fail).
+  if (text.includes('\0')) throw new S3Error('MalformedXML');
   let doc: { Delete?: unknown };
   try {
     doc = parser.parse(text, true) as { Delete?: unknown };

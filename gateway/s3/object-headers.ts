@@ -18,11 +18,34 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 
 const USER_METADATA_MAX_BYTES = 2048;
 
+/** Characters no header value may hold (Node refuses to write them: ERR_INVALID_CHAR). */
+const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** A header name is an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A stored value as the header it will be answered with. Values from request headers are
+ * already header bytes (Node reads a header as latin1); text from a POST form field may hold
+ * characters past U+00FF, kept as their UTF-8 bytes like a header sent in UTF-8. A control
+ * character (only a form field can carry one) is refused now rather than failing every GET.
+ */
+function headerValue(name: string, value: string): string {
+  if (CONTROL_CHARS.test(value)) throw invalidHeaderArgument(name, value);
+  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
+
+/** InvalidArgument naming the parameter, its value shown with control characters escaped
+ * (XML 1.0 cannot carry them). */
+function invalidHeaderArgument(name: string, value: string): S3Error {
+  const shown = value.replace(/[\x00-\x1f\x7f%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return new S3Error('InvalidArgument', `Header value contains an invalid character: ${name}`, { ArgumentName: name, ArgumentValue: shown });
+}
+
 export function storedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
     const v = headers[name];
-    if (typeof v === 'string') out[name] = v;
+    if (typeof v === 'string') out[name] = headerValue(name, v);
   }
   out['content-type'] ??= 'binary/octet-stream';
   return out;
@@ -35,7 +58,8 @@ export function userMetadata(headers: IncomingHttpHeaders): Record<string, strin
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const key = name.slice('x-amz-meta-'.length);
-    const v = Array.isArray(value) ? value.join(',') : value;
+    if (!TOKEN.test(name)) throw new S3Error('InvalidArgument', 'Metadata name is not a valid HTTP header name.', { ArgumentName: name, ArgumentValue: '' });
+    const v = headerValue(name, Array.isArray(value) ? value.join(',') : value);
     out[key] = v;
     bytes += Buffer.byteLength(key) + Buffer.byteLength(v);
   }
@@ -55,7 +79,11 @@ export function objectResponseHeaders(o: ObjectVersion, query: URLSearchParams, 
   Object.assign(h, tagCountHeader(o.tags));
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = query.get(param);
-    if (v !== null) h[name] = v;
+    if (v === null) continue;
+    // Refused here, before any byte of the answer: Node would throw writing the header,
+    // a 500 on GET and an empty answer on HEAD. Decoded text goes out as UTF-8 bytes.
+    if (CONTROL_CHARS.test(v)) throw invalidHeaderArgument(param, v);
+    h[name] = /[^\x00-\x7f]/.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
   }
   if (withChecksums) {
     for (const [alg, value] of Object.entries(o.checksums)) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
