@@ -44,11 +44,19 @@ function invalidHeaderArgument(name: string, value: string): S3Error {
 export function storedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
-    const v = headers[name];
+    const v = name === 'content-encoding' ? contentEncoding(headers[name]) : headers[name];
     if (typeof v === 'string') out[name] = headerValue(name, v);
   }
   out['content-type'] ??= 'binary/octet-stream';
   return out;
+}
+
+/** Content-Encoding as the object keeps it: `aws-chunked` describes how this request's body
+ * travelled, never the object (`gzip, aws-chunked` is stored as `gzip`, `aws-chunked` as none). */
+function contentEncoding(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const kept = value.split(',').map((c) => c.trim()).filter((c) => c !== '' && c.toLowerCase() !== 'aws-chunked');
+  return kept.length > 0 ? kept.join(', ') : undefined;
 }
 
 /** x-amz-meta-* → { name: value }; S3 allows 2 KiB of names and values, UTF-8. */

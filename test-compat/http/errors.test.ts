@@ -185,11 +185,11 @@ describe('payload integrity: a bad body never becomes an object', () => {
     expect(await exists('md5')).toBe(false);
   });
 
-  async function streamingPut(key: string, data: Buffer, mutate: (body: Buffer) => Buffer, trailer?: { name: string; value: string }) {
+  async function streamingPut(key: string, data: Buffer, mutate: (body: Buffer) => Buffer, trailer?: { name: string; value: string }, contentEncoding = 'aws-chunked') {
     const date = new Date();
     const mode = trailer ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
     const headers: Record<string, string> = {
-      'content-encoding': 'aws-chunked',
+      'content-encoding': contentEncoding,
       'x-amz-decoded-content-length': String(data.length),
       ...(trailer ? { 'x-amz-trailer': trailer.name } : {}),
     };
@@ -206,6 +206,15 @@ describe('payload integrity: a bad body never becomes an object', () => {
     expect(a.status).toBe(200);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'chunked-ok' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
+    expect(got.ContentEncoding).toBeUndefined(); // aws-chunked is how the body travelled, not the object's
+  });
+
+  test('aws-chunked signed: Content-Encoding "gzip, aws-chunked" is stored as gzip', async () => {
+    const data = Buffer.alloc(1000, 'gz');
+    expect((await streamingPut('chunked-gzip', data, (b) => b, undefined, 'gzip, aws-chunked')).status).toBe(200);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'chunked-gzip' }));
+    await got.Body!.transformToByteArray();
+    expect(got.ContentEncoding).toBe('gzip');
   });
 
   test('aws-chunked signed: an altered chunk signature late in the stream is SignatureDoesNotMatch', async () => {
