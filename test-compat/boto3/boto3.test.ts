@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ROOT, s3Client, startTestServer, type TestServer } from '../harness';
+import { s3Client, startTestServer, type TestServer } from '../harness';
 import {
   MiB,
   clientGate,
@@ -10,11 +10,11 @@ import {
   multipartETag,
   probePythonModule,
   realisticTree,
-  runCommand,
   tempDir,
   treeKeys,
   writeTree,
 } from '../clients';
+import { runScript } from './scripts';
 
 /**
  * boto3 (Debian's python3-boto3, through /usr/bin/python3 when that is the interpreter that
@@ -25,25 +25,7 @@ import {
 const python = probePythonModule('boto3');
 const describeBoto3 = clientGate('boto3', python, 'apt-get install python3-boto3');
 
-/** Runs `<script>.py args...` with the server's endpoint and root keys, and nothing of the
- * developer's AWS configuration; resolves with its JSON output. */
-async function script(name: string, args: string[], endpoint: string): Promise<any> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  Object.assign(env, {
-    RFS_ENDPOINT: endpoint,
-    RFS_ACCESS_KEY: ROOT.accessKeyId,
-    RFS_SECRET_KEY: ROOT.secretKey,
-    AWS_CONFIG_FILE: '/nonexistent/rfs-test-aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/rfs-test-aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    PYTHONIOENCODING: 'utf-8',
-    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in the source tree
-  });
-  const r = await runCommand(python.bin!, [path.join(__dirname, `${name}.py`), ...args], { env, cwd: __dirname });
-  if (r.code !== 0) throw new Error(`${name}.py ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
+const script = (name: string, args: string[], endpoint: string) => runScript(python.bin!, name, args, endpoint);
 
 describeBoto3(`boto3 (${python.version ?? 'not installed'})`, () => {
   let server: TestServer;

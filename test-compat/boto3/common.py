@@ -13,8 +13,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
-def client(**config):
-    """An S3 client as a user would configure one for rfs: path-style, SigV4, us-east-1."""
+def client(signature_version="s3v4", addressing_style="path", **config):
+    """An S3 client as a user would configure one for rfs: path-style, SigV4 (or 's3': SigV2),
+    us-east-1."""
     return boto3.client(
         "s3",
         endpoint_url=os.environ["RFS_ENDPOINT"],
@@ -22,8 +23,8 @@ def client(**config):
         aws_access_key_id=os.environ["RFS_ACCESS_KEY"],
         aws_secret_access_key=os.environ["RFS_SECRET_KEY"],
         config=Config(
-            s3={"addressing_style": "path"},
-            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+            signature_version=signature_version,
             # Retries would hide a failing request behind a later success.
             retries={"max_attempts": 1, "mode": "standard"},
             **config,

@@ -18,24 +18,8 @@ import boto3
 from botocore.config import Config
 from botocore.handlers import validate_ascii_metadata
 
-from common import emit, error_of
+from common import client, emit, error_of
 from presign import fetch, multipart_form
-
-
-def client(signature_version, addressing_style="path"):
-    """An S3 client for rfs signing with `signature_version`: 's3' (SigV2) or 's3v4'."""
-    return boto3.client(
-        "s3",
-        endpoint_url=os.environ["RFS_ENDPOINT"],
-        region_name="us-east-1",
-        aws_access_key_id=os.environ["RFS_ACCESS_KEY"],
-        aws_secret_access_key=os.environ["RFS_SECRET_KEY"],
-        config=Config(
-            s3={"addressing_style": addressing_style},
-            signature_version=signature_version,
-            retries={"max_attempts": 1, "mode": "standard"},
-        ),
-    )
 
 
 def sha(b):

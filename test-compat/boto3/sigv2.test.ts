@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ROOT, s3Client, startTestServer, type TestServer } from '../harness';
+import { s3Client, startTestServer, type TestServer } from '../harness';
 import { clientGate, expectBucketEmpty, probeCommand, probePythonModule, runCommand, tempDir } from '../clients';
+import { runScript } from './scripts';
 
 /**
  * boto3 signing with Signature Version 2 (`Config(signature_version='s3')`: botocore's
@@ -16,23 +17,7 @@ const python = probePythonModule('boto3');
 const describeBoto3 = clientGate('boto3', python, 'apt-get install python3-boto3');
 const curl = probeCommand('curl');
 
-async function script(args: string[], endpoint: string): Promise<any> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  Object.assign(env, {
-    RFS_ENDPOINT: endpoint,
-    RFS_ACCESS_KEY: ROOT.accessKeyId,
-    RFS_SECRET_KEY: ROOT.secretKey,
-    AWS_CONFIG_FILE: '/nonexistent/rfs-test-aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/rfs-test-aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    PYTHONIOENCODING: 'utf-8',
-    PYTHONDONTWRITEBYTECODE: '1',
-  });
-  const r = await runCommand(python.bin!, [path.join(__dirname, 'sigv2.py'), ...args], { env, cwd: __dirname });
-  if (r.code !== 0) throw new Error(`sigv2.py ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
+const script = (args: string[], endpoint: string) => runScript(python.bin!, 'sigv2', args, endpoint);
 
 /** GET a URL with the real curl (the URL as given, no globbing): status, headers, body. */
 async function curlGet(url: string, dir: string): Promise<{ status: number; body: Buffer; headers: string }> {
