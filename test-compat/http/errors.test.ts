@@ -4,6 +4,9 @@ import { PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ROOT, type TestServer, openSuite, closeSuite } from '../harness';
 import { signRequest, signedChunkedBody } from './signing';
+import { errorCode as code, rawRequest as raw, signedRequest, type Answer } from './raw';
+
+
 
 /** Wrong input of every kind, over raw HTTP: each gets S3's status and XML error code. */
 let server: TestServer;
@@ -11,36 +14,12 @@ let s3: S3Client;
 const bucket = 'http-errors';
 
 beforeAll(async () => ({ server, s3 } = await openSuite(bucket)));
+const signed = (method: string, path: string, init?: Parameters<typeof signedRequest>[3], opts?: Parameters<typeof signedRequest>[4]) =>
+  signedRequest(server.url, method, path, init, opts);
 afterAll(() => closeSuite({ server, s3 }));
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
 
-/** A raw HTTP/1.1 request (node:http, so nothing is normalised on the way). */
-function raw(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
-async function signed(method: string, path: string, init: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer | string } = {}, opts: Parameters<typeof signRequest>[2] = {}): Promise<Answer> {
-  const s = await signRequest(server.url, { method, path, ...init }, opts);
-  return raw(method, s.url, s.headers, init.body);
-}
-
-function code(a: Answer): string | undefined {
-  return /<Code>([^<]+)<\/Code>/.exec(a.body)?.[1];
-}
 
 async function exists(key: string): Promise<boolean> {
   return s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);

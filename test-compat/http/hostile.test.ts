@@ -4,6 +4,7 @@ import net from 'node:net';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type TestServer, openSuite, closeSuite } from '../harness';
 import { signRequest } from './signing';
+import { errorCode as code, rawRequest, signedRequest, type Answer } from './raw';
 
 /**
  * Hostile and malformed requests, over raw HTTP and raw sockets: every one gets an S3 answer
@@ -22,30 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => closeSuite({ server, s3 }));
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+/** Each on a connection of its own: an answer may close it. */
+const request = (method: string, url: string, headers: Record<string, string> = {}, body?: Buffer | string) => rawRequest(method, url, headers, body, true);
+const signed = (method: string, path: string, init?: Parameters<typeof signedRequest>[3]) => signedRequest(server.url, method, path, init, {}, true);
 
-/** A request through node:http (it refuses raw control characters in the path, not escapes). */
-function request(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
-async function signed(method: string, path: string, init: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
-  const s = await signRequest(server.url, { method, path, ...init });
-  return request(method, s.url, s.headers, init.body);
-}
 
 /** Bytes written as they are on a fresh socket; the answer is everything read until the
  * server closes (or `ms` passes). `error` is the socket error, if any. */
@@ -79,9 +61,6 @@ function parseAnswer(text: string): Answer {
   return { status: Number(statusLine.split(' ')[1]), headers, body: end < 0 ? '' : text.slice(end + 4, end + 4 + length) };
 }
 
-function code(a: Answer): string | undefined {
-  return /<Code>([^<]+)<\/Code>/.exec(a.body)?.[1];
-}
 
 function field(a: Answer, name: string): string | undefined {
   return new RegExp(`<${name}>([^<]*)</${name}>`).exec(a.body)?.[1];
