@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { ClientConfig } from 'pg';
 import { authenticate, StaticIdentity } from '../gateway/auth';
+import { signV2, stringToSignV2 } from '../gateway/auth/sigv2';
 import { KiB, RandomBytes } from './data';
 import { fmtInt, fmtMs, fmtPct, fmtUs, heading, say, table } from './format';
 import { expectOk, S3Http } from './http';
@@ -26,7 +27,7 @@ import { encodePath, SigV4Signer, type Credentials } from './sigv4';
  *
  * CPU is the server's whole process tree (rfs + its PostgreSQL), split into the two; the
  * database's transactions per request (pg_stat_database) show retries. SigV4 signing and the
- * gateway's own verifier are also timed in this process, alone.
+ * gateway's own verifiers (SigV4, and SigV2 for older clients) are also timed in this process, alone.
  */
 
 export const SMALL_SIZE = 4 * KiB;
@@ -45,6 +46,8 @@ export interface RequestCosts {
   /** CPU seconds per request, in this process, one at a time. */
   signSeconds: number;
   verifySeconds: number;
+  /** The gateway's SigV2 verifier on the same request (older clients). */
+  verifyV2Seconds: number;
   concurrency: number;
 }
 
@@ -113,8 +116,8 @@ export async function measureRequests(o: RequestOptions): Promise<RequestCosts> 
       rungs.putChunk = await chunkRung(o, bodies);
       o.progress(`PUT 4 KiB as a chunk: ${fmtInt(rungs.putChunk.opsPerSecond)} ops/s, server CPU ${fmtUs(rungs.putChunk.usage.serverCpuSeconds / rungs.putChunk.count)} per request`);
     }
-    const { signSeconds, verifySeconds } = await sigv4Alone(o.root);
-    return { floor, rungs: rungs as Record<RungName, Rung>, signSeconds, verifySeconds, concurrency: o.concurrency };
+    const { signSeconds, verifySeconds, verifyV2Seconds } = await signaturesAlone(o.root);
+    return { floor, rungs: rungs as Record<RungName, Rung>, signSeconds, verifySeconds, verifyV2Seconds, concurrency: o.concurrency };
   } finally {
     client.close();
   }
@@ -157,9 +160,9 @@ async function floorRung(o: RequestOptions): Promise<OpsResult> {
   }
 }
 
-/** SigV4 alone, in this process: the bench's signer and the gateway's verifier (with a fixed
- * identity: no database), on the headers of a HEAD request. */
-async function sigv4Alone(root: Credentials): Promise<{ signSeconds: number; verifySeconds: number }> {
+/** Signatures alone, in this process: the bench's SigV4 signer and the gateway's verifiers of
+ * SigV4 and SigV2 (with a fixed identity: no database), on the headers of one HEAD request. */
+async function signaturesAlone(root: Credentials): Promise<{ signSeconds: number; verifySeconds: number; verifyV2Seconds: number }> {
   const N = 20_000;
   const signer = new SigV4Signer(root);
   const path = encodePath('bench', 'small/000123');
@@ -178,7 +181,17 @@ async function sigv4Alone(root: Credentials): Promise<{ signSeconds: number; ver
     const r = await authenticate(input, identity);
     if (r.principal.anonymous) throw new Error('the gateway verifier did not accept the bench signer');
   }
-  return { signSeconds, verifySeconds: (cpu() - t) / N };
+  const verifySeconds = (cpu() - t) / N;
+  const date = new Date().toUTCString();
+  const v2 = stringToSignV2({ method: 'HEAD', contentMd5: '', contentType: '', date, amzHeaders: '', resource: path });
+  const v2Headers = { host: '127.0.0.1:9000', date, authorization: `AWS ${root.accessKeyId}:${signV2(root.secretKey, v2)}` };
+  const v2Input = { method: 'HEAD', rawPath: path, rawQuery: '', headers: v2Headers, rawHeaders: Object.entries(v2Headers).flat(), sigv2: {} };
+  t = cpu();
+  for (let i = 0; i < N; i++) {
+    const r = await authenticate(v2Input, identity);
+    if (r.principal.anonymous) throw new Error('the gateway SigV2 verifier did not accept the request');
+  }
+  return { signSeconds, verifySeconds, verifyV2Seconds: (cpu() - t) / N };
 }
 
 // ---------- report ----------
@@ -225,6 +238,7 @@ export function reportRequests(c: RequestCosts, cores: number): void {
       `exited ones included through cutime/cstime (read at the start and end of each rung, no sampling).`,
   );
   say(`  SigV4 alone, in this process: signing ${fmtUs(c.signSeconds)}, the gateway's verifier (authenticate(), no database) ${fmtUs(c.verifySeconds)} per request.`);
+  say(`  SigV2 (older clients) verified on the same request: ${fmtUs(c.verifyV2Seconds)}, ${(c.verifyV2Seconds / c.verifySeconds).toFixed(2)}× SigV4's.`);
   if (r.putChunk) say('  PUT 4 KiB as a chunk file: a second server started with RFS_INLINE_MAX_BYTES=0, so the body is a chunk written and fsynced (file and directory) before the metadata commit.');
   const retried = Object.values(r).reduce((a, x) => a + x.retries, 0);
   if (retried) say(`  The bench re-sent ${fmtInt(retried)} request(s) answered 500/503 (PUT: ${fmtInt(r.put.retries)}), as an SDK would; the server log below says why.`);

@@ -15,7 +15,8 @@
  * 2. Small requests, stage by stage (bench/requests.ts): node:http alone, /_rfs/health, GET and
  *    HEAD of a missing key, then 4 KiB PUT, HEAD and GET at concurrency 16; CPU per request
  *    of rfs and of its PostgreSQL, and the difference from rung to rung: HTTP, SigV4, metadata
- *    read, commit. SigV4 signing and verification are also timed alone in this process.
+ *    read, commit. SigV4 signing and verification, and SigV2 verification, are also timed alone in this
+ *    process.
  * 3. Multipart (bench/multipart.ts): DeleteObjects of 1,000 keys against 1,000 DeleteObject,
  *    CompleteMultipartUpload of 10,000 parts against one of 1 part.
  * 4. Memory and listing (bench/memory.ts): ListObjectsV2 pages of 1,000 keys in a bucket of
