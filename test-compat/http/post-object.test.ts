@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type TestServer, openSuite, closeSuite, pseudoRandom } from '../harness';
 import { type PolicyCondition, signPostPolicy, signRequest } from './signing';
+import { errorFields, type Answer } from './raw';
 
 /**
  * POST Object (browser form uploads) over raw HTTP, the form built byte by byte so the wire
@@ -63,12 +64,6 @@ function form(fields: [string, string][], file: Buffer, opts: FormOptions & { fi
   return formBody([...parts, ...(opts.after ?? [])]);
 }
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** POST a body (a Buffer, or pieces written one by one so a large body streams) to a path. */
 function post(path: string, type: string, body: Buffer | Buffer[], headers: Record<string, string> = {}): Promise<Answer> {
   const pieces = Array.isArray(body) ? body : [body];
@@ -88,14 +83,7 @@ function post(path: string, type: string, body: Buffer | Buffer[], headers: Reco
   });
 }
 
-function error(a: Answer): Record<string, string> {
-  const out: Record<string, string> = { status: String(a.status) };
-  for (const name of ['Code', 'Message', 'ProposedSize', 'MaxSizeAllowed', 'MinSizeAllowed', 'ArgumentName']) {
-    const v = new RegExp(`<${name}>([^<]*)</${name}>`).exec(a.body)?.[1];
-    if (v !== undefined) out[name] = v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-  }
-  return out;
-}
+const error = (a: Answer) => errorFields(a, ['Code', 'Message', 'ProposedSize', 'MaxSizeAllowed', 'MinSizeAllowed', 'ArgumentName']);
 
 async function getBytes(key: string): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -36,6 +36,16 @@ export async function signedRequest(
   return rawRequest(method, s.url, s.headers, init.body, fresh);
 }
 
+/** The status and the named elements of an XML error answer (entities decoded). */
+export function errorFields(a: Answer, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = { status: String(a.status) };
+  for (const name of names) {
+    const v = new RegExp(`<${name}>([^<]*)</${name}>`).exec(a.body)?.[1];
+    if (v !== undefined) out[name] = v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  }
+  return out;
+}
+
 /** The S3 error code of an XML answer. */
 export function errorCode(a: Answer): string | undefined {
   return /<Code>([^<]+)<\/Code>/.exec(a.body)?.[1];

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ROOT, pseudoRandom, s3Client, startTestServer, type TestServer } from '../harness';
+import { errorFields, rawRequest, type Answer } from './raw';
 
 /**
  * Signature Version 2 over raw HTTP: browser POST forms with a v2 policy (AWSAccessKeyId,
@@ -56,34 +56,11 @@ function formBody(fields: [string, string][], file: Buffer, filename = 'local.bi
   return { body: Buffer.concat(chunks), type: `multipart/form-data; boundary=${boundary}` };
 }
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** One raw request to `base`; header values are written as given (latin1 chars = bytes). */
-function request(base: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = (base: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> =>
+  rawRequest(method, `${base}${path}`, { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, body);
 
-function error(a: Answer): Record<string, string> {
-  const out: Record<string, string> = { status: String(a.status) };
-  for (const name of ['Code', 'Message', 'StringToSign']) {
-    const v = new RegExp(`<${name}>([^<]*)</${name}>`).exec(a.body)?.[1];
-    if (v !== undefined) out[name] = v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-  }
-  return out;
-}
+const error = (a: Answer) => errorFields(a, ['Code', 'Message', 'StringToSign']);
 
 async function getBytes(key: string): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
