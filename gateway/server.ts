@@ -135,7 +135,7 @@ export function buildServer(services: Services, logger: Services['log']): Fastif
         : await authenticate(
             {
               method: request.method, rawPath: target.rawPath, rawQuery: target.rawQuery, headers: request.headers, rawHeaders: request.raw.rawHeaders,
-              sigv2: services.config.sigv2 ? { domain: services.config.domain } : undefined,
+              sigv2: services.config.sigv2 ? { bucketInHost: target.bucketInHost } : undefined,
             },
             services.identity,
           );

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { loadConfig } from '../config';
+import { resolveTarget } from '../s3/addressing';
 import { s3Failure } from '../protocol/errors.testing';
 import { StaticIdentity, authenticate, type AuthInput, type Credential, type Identity } from '.';
 import { authenticatePostForm, evaluatePostPolicy, parsePostPolicy, postFormSignatureVersion } from './post-policy';
@@ -15,7 +16,8 @@ import { canonicalizedAmzHeaders, canonicalizedResource, resourceCandidates, sig
  */
 const EXAMPLE: Credential = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', owner: 'o', displayName: 'example' };
 const identity = new StaticIdentity([EXAMPLE]);
-const ON = { domain: 's3.amazonaws.com' };
+/** SigV2 on, with virtual-hosted buckets under this domain (RFS_DOMAIN). */
+const ON = 's3.amazonaws.com';
 
 interface V2Request {
   method?: string;
@@ -27,8 +29,7 @@ interface V2Request {
 }
 
 /** An AuthInput as server.ts builds it, with rawHeaders in the given order; 'off': RFS_SIGV2=off. */
-function input(req: V2Request, v2: AuthInput['sigv2'] | 'off' = ON): AuthInput {
-  const sigv2 = v2 === 'off' ? undefined : v2;
+function input(req: V2Request, domain: string | 'off' = ON): AuthInput {
   const [rawPath, rawQuery = ''] = req.url.split('?', 2) as [string, string?];
   const headers: IncomingHttpHeaders = { host: req.host ?? 's3.amazonaws.com' };
   const rawHeaders = ['Host', headers.host!];
@@ -42,6 +43,7 @@ function input(req: V2Request, v2: AuthInput['sigv2'] | 'off' = ON): AuthInput {
     headers.authorization = `AWS ${EXAMPLE.accessKeyId}:${req.signature}`;
     rawHeaders.push('Authorization', headers.authorization);
   }
+  const sigv2 = domain === 'off' ? undefined : { bucketInHost: resolveTarget(req.url, headers.host as string, domain).bucketInHost };
   return { method: req.method ?? 'GET', rawPath, rawQuery, headers, rawHeaders, sigv2 };
 }
 
@@ -101,11 +103,11 @@ describe("the S3 developer guide's SigV2 examples", () => {
   ])('%s', async (_what, req, stringToSign, signature) => {
     const date = String(req.headers?.['x-amz-date'] ?? req.headers?.Date);
     const domain = req.host?.endsWith('.s3.us-west-1.amazonaws.com') ? 's3.us-west-1.amazonaws.com' : 's3.amazonaws.com';
-    const ok = await authenticate(input({ ...req, signature }, { domain }), identity, at(date));
+    const ok = await authenticate(input({ ...req, signature }, domain), identity, at(date));
     expect(ok).toEqual({ principal: { anonymous: false, credential: EXAMPLE }, payload: { mode: 'unsigned' }, signatureVersion: 'AWS' });
 
     // A wrong signature is answered with the string rfs signed (the spec's form).
-    const e = await s3Failure(authenticate(input({ ...req, signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, { domain }), identity, at(date)));
+    const e = await s3Failure(authenticate(input({ ...req, signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, domain), identity, at(date)));
     expect([e.code, e.status]).toEqual(['SignatureDoesNotMatch', 403]);
     expect(e.fields).toEqual({
       AWSAccessKeyId: EXAMPLE.accessKeyId,

@@ -48,13 +48,6 @@ const trimValue = (v: string) => v.replace(/^[ \t\r\n\v\f]+|[ \t\r\n\v\f]+$/g, '
 /** A header folded over several lines becomes one, the folding whitespace one space. */
 const unfold = (v: string) => v.replace(/\r?\n[ \t]+/g, ' ');
 
-/** The bucket a virtual-hosted request names in its Host, as gateway/s3/addressing.ts reads it. */
-export function hostBucket(host: string | undefined, domain: string | undefined): string | undefined {
-  if (!domain) return undefined;
-  const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
-  return hostname.endsWith(`.${domain}`) ? hostname.slice(0, -domain.length - 1) : undefined;
-}
-
 /** The signed sub-resources of a raw query, sorted by name: `?acl`, `?partNumber=1&uploadId=…`,
  * or ''. Values are percent-decoded as botocore does (unquote: `+` stays `+`), as a byte
  * string; a name sent without `=` is signed without one. */
@@ -243,7 +236,7 @@ export async function authenticateV2Header(input: AuthInput, authorization: stri
   const dated = [{ date: amzDate !== undefined ? '' : headerText(all, 'date'), amzHeaders: canonicalizedAmzHeaders(amzHeaders(all)) }];
   if (amzDate !== undefined) dated.push({ date: headerText(all, 'x-amz-date'), amzHeaders: canonicalizedAmzHeaders(amzHeaders(all, 'x-amz-date')) });
   const candidates: string[] = [];
-  for (const resource of resourceCandidates(input.rawPath, input.rawQuery, hostBucket(single(input.headers.host), input.sigv2?.domain))) {
+  for (const resource of resourceCandidates(input.rawPath, input.rawQuery, input.sigv2?.bucketInHost)) {
     for (const d of dated) candidates.push(stringToSignV2({ ...base, ...d, resource }));
   }
   const token = single(input.headers['x-amz-security-token']);
@@ -298,7 +291,7 @@ export async function authenticateV2Presigned(input: AuthInput, query: readonly 
     date: expiresText,
     amzHeaders: canonicalizedAmzHeaders(amz),
   };
-  const resources = resourceCandidates(input.rawPath, input.rawQuery, hostBucket(single(input.headers.host), input.sigv2?.domain));
+  const resources = resourceCandidates(input.rawPath, input.rawQuery, input.sigv2?.bucketInHost);
   const token =
     single(input.headers['x-amz-security-token']) ?? query.find((p) => p.name.toLowerCase() === 'x-amz-security-token')?.value;
   const credential = await verify(found.AWSAccessKeyId!, found.Signature!, resources.map((resource) => stringToSignV2({ ...parts, resource })), token, identity);

@@ -21,9 +21,9 @@ export interface AuthInput {
   /** The service the request is for: s3 unless said (STS calls on the same endpoint). */
   service?: AuthService;
   /** Set: Signature Version 2 is accepted (RFS_SIGV2, S3 requests only); absent: refused as S3
-   * refuses it on v4-only regions. `domain` is the virtual-hosted base domain (RFS_DOMAIN): a
-   * bucket named in the Host goes first in SigV2's canonical resource. */
-  sigv2?: { domain?: string };
+   * refuses it on v4-only regions. `bucketInHost`: the bucket a virtual-hosted request names in
+   * its Host (addressing.ts's Target), which goes first in SigV2's canonical resource. */
+  sigv2?: { bucketInHost?: string };
 }
 
 /** Which signature authenticated a request, as the `s3:signatureversion` condition key says it. */

@@ -8,6 +8,8 @@ export interface Target {
   rawPath: string;
   rawQuery: string;
   query: URLSearchParams;
+  /** The bucket when the Host named it (virtual-hosted): SigV2 signs it. */
+  bucketInHost?: string;
 }
 
 export const MAX_KEY_BYTES = 1024;
@@ -28,8 +30,9 @@ export function resolveTarget(rawUrl: string, host: string | undefined, domain: 
   const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
   let bucket: string;
   let key: string;
+  let bucketInHost: string | undefined;
   if (domain && hostname.endsWith(`.${domain}`)) {
-    [bucket, key] = [hostname.slice(0, -domain.length - 1), path.slice(1)];
+    [bucket, key] = [(bucketInHost = hostname.slice(0, -domain.length - 1)), path.slice(1)];
   } else {
     const slash = path.indexOf('/', 1);
     [bucket, key] = slash < 0 ? [path.slice(1), ''] : [path.slice(1, slash), path.slice(slash + 1)];
@@ -37,7 +40,7 @@ export function resolveTarget(rawUrl: string, host: string | undefined, domain: 
   // A NUL cannot be stored (PostgreSQL text refuses it): refused here, before any lookup.
   if (bucket.includes('\0')) throw new S3Error('InvalidBucketName', undefined, { BucketName: rawPath.split('/')[1] ?? '' });
   if (key.includes('\0')) throw new S3Error('InvalidArgument', 'Object key contains an invalid character', { ArgumentName: 'key', ArgumentValue: rawPath });
-  return { bucket, key, rawPath, rawQuery, query };
+  return { bucket, key, rawPath, rawQuery, query, ...(bucketInHost !== undefined ? { bucketInHost } : {}) };
 }
 
 /**
