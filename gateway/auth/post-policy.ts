@@ -31,11 +31,6 @@ function isV2Form(fields: FormFields): boolean {
   return !AUTH_FIELDS.some((f) => f !== 'policy' && fields.has(f)) && (fields.has('awsaccesskeyid') || fields.has('signature'));
 }
 
-/** The `s3:signatureversion` of a form authenticatePostForm accepted. */
-export function postFormSignatureVersion(fields: FormFields): SignatureVersion {
-  return isV2Form(fields) ? SIGV2_VERSION : SIGV4_ALGORITHM;
-}
-
 /** A form missing one of the fields S3 needs, in S3's words. */
 export function missingField(name: string): S3Error {
   return new S3Error(
@@ -46,15 +41,22 @@ export function missingField(name: string): S3Error {
 }
 
 /**
- * The credential whose key signed the form's policy. A form with none of the SigV4 fields is
+ * The credential whose key signed the form's policy, and which signature version it used. A
+ * form with none of the SigV4 fields is
  * anonymous, which rfs (no public buckets yet) refuses; a form with some must have all of them.
  * A SigV2 form is refused as S3 refuses it on v4-only regions unless `options.sigv2`.
  */
-export async function authenticatePostForm(fields: FormFields, identity: Identity, options: { sigv2?: boolean } = {}): Promise<Credential> {
+export async function authenticatePostForm(
+  fields: FormFields,
+  identity: Identity,
+  options: { sigv2?: boolean } = {},
+): Promise<{ credential: Credential; signatureVersion: SignatureVersion }> {
   if (isV2Form(fields)) {
     if (!options.sigv2) throw unsupportedMechanism();
     for (const f of V2_FIELDS) if (!fields.has(f)) throw missingField(f === 'awsaccesskeyid' ? 'AWSAccessKeyId' : f);
-    return verifyPolicySignatureV2(fields.get('awsaccesskeyid')!, fields.get('policy')!, fields.get('signature')!, fields.get('x-amz-security-token'), identity);
+    const token = fields.get('x-amz-security-token');
+    const credential = await verifyPolicySignatureV2(fields.get('awsaccesskeyid')!, fields.get('policy')!, fields.get('signature')!, token, identity);
+    return { credential, signatureVersion: SIGV2_VERSION };
   }
   if (!AUTH_FIELDS.some((f) => fields.has(f))) throw new S3Error('AccessDenied');
   for (const f of AUTH_FIELDS) if (!fields.has(f)) throw missingField(f);
@@ -78,7 +80,7 @@ export async function authenticatePostForm(fields: FormFields, identity: Identit
   if (!signaturesEqual(expected, provided)) {
     throw new S3Error('SignatureDoesNotMatch', undefined, { AWSAccessKeyId: scope.accessKeyId, StringToSign: policy, SignatureProvided: provided });
   }
-  return credential;
+  return { credential, signatureVersion: SIGV4_ALGORITHM };
 }
 
 /** The credential scope, with the query-string parser's checks but a form field's error. */

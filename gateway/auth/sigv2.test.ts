@@ -6,7 +6,7 @@ import { loadConfig } from '../config';
 import { resolveTarget } from '../s3/addressing';
 import { s3Failure } from '../protocol/errors.testing';
 import { StaticIdentity, authenticate, type AuthInput, type Credential, type Identity } from '.';
-import { authenticatePostForm, evaluatePostPolicy, parsePostPolicy, postFormSignatureVersion } from './post-policy';
+import { authenticatePostForm, evaluatePostPolicy, parsePostPolicy } from './post-policy';
 import { canonicalizedAmzHeaders, canonicalizedResource, resourceCandidates, signV2, stringToSignV2 } from './sigv2';
 
 /**
@@ -354,8 +354,9 @@ describe('SigV2 POST forms', () => {
 
   it('accepts a policy signed with HMAC-SHA1 of the base64 policy; AWSAccessKeyId and signature need no condition', async () => {
     const form = fields(good);
-    await expect(authenticatePostForm(form, identity, { sigv2: true })).resolves.toBe(EXAMPLE);
-    expect(postFormSignatureVersion(form)).toBe('AWS');
+    const accepted = await authenticatePostForm(form, identity, { sigv2: true });
+    expect(accepted.credential).toBe(EXAMPLE);
+    expect(accepted.signatureVersion).toBe('AWS');
     expect(evaluatePostPolicy(parsePostPolicy(policy, NOW), { bucket: 'b', key: 'up/x', fields: form })).toEqual({ min: 0, max: Number.MAX_SAFE_INTEGER });
   });
 

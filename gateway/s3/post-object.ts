@@ -6,7 +6,7 @@ import type { BucketCall, Services } from '../services';
 import type { RequestFacts } from '../iam/authorize';
 import { newObjectAcl } from './ownership';
 import {
-  authenticatePostForm, postFormSignatureVersion, entityTooLarge, entityTooSmall, evaluatePostPolicy, missingField, parsePostPolicy, type FormFields, type SizeRange,
+  authenticatePostForm, entityTooLarge, entityTooSmall, evaluatePostPolicy, missingField, parsePostPolicy, type FormFields, type SizeRange,
 } from '../auth/post-policy';
 import { checkKey } from './addressing';
 import { S3Error } from '../protocol/errors';
@@ -71,11 +71,11 @@ async function admit(form: FormHead, services: Services, bucket: string, facts: 
   const { fields } = form;
   const submittedKey = fields.get('key');
   if (submittedKey === undefined || submittedKey === '') throw missingField('key');
-  const credential = await authenticatePostForm(fields, services.identity, { sigv2: services.config.sigv2 });
+  const { credential, signatureVersion } = await authenticatePostForm(fields, services.identity, { sigv2: services.config.sigv2 });
   const policy = parsePostPolicy(fields.get('policy')!, Date.now());
   const key = submittedKey.replaceAll('${filename}', form.filename ?? '');
   checkKey(key);
-  await services.access.authorize({ caller: credential, action: 's3:PutObject', bucket, key, facts: { ...facts, authType: 'POST', signatureVersion: postFormSignatureVersion(fields) } });
+  await services.access.authorize({ caller: credential, action: 's3:PutObject', bucket, key, facts: { ...facts, authType: 'POST', signatureVersion } });
   const range = evaluatePostPolicy(policy, { bucket, key, fields });
   return { writer: credential.owner, key, range: { min: range.min, max: Math.min(range.max, MAX_POST_BYTES) } };
 }
