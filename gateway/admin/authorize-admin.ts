@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { authenticate, type Credential } from '../auth';
 import { S3Error } from '../protocol/errors';
 import { StsError } from '../sts/errors';
-import { oidcUserName } from '../sts/sts';
+import { oidcUserId, oidcUserName } from '../sts/sts';
 import type { Services } from '../services';
 import type { RequestFacts } from '../iam/authorize';
 
@@ -44,7 +43,7 @@ async function tokenCaller(services: Services, token: string): Promise<Credentia
   return {
     accessKeyId: '',
     secretKey: '',
-    owner: createHash('sha256').update(`${verified.issuer}\n${verified.subject}`).digest('hex'),
+    owner: oidcUserId(verified.issuer, verified.subject).toString('hex'),
     displayName: verified.username ?? name,
     user: name,
     session: {

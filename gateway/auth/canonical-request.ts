@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../protocol/errors';
 import type { QueryParam } from './uri-encoding';
+import { byteString } from '../protocol/headers';
 
 /** The canonical query string: every parameter but `omit`, encoded, sorted by name then value. */
 export function canonicalQuery(params: readonly QueryParam[], omit?: string): string {
@@ -10,22 +11,6 @@ export function canonicalQuery(params: readonly QueryParam[], omit?: string): st
   let s = '';
   for (const [name, value] of pairs) s += (s ? '&' : '') + name + '=' + value;
   return s;
-}
-
-/**
- * Node hands header values over latin1-decoded: one char per byte as sent, so UTF-8 metadata
- * (`x-amz-meta-name: café` from boto3) arrives as `cafÃ©`. Canonical requests and SigV2
- * strings to sign are built from such byte strings and hashed as latin1, i.e. over the bytes
- * as sent. A value with a char above U+00FF cannot have come off the wire (a caller built it):
- * it stands for its UTF-8 bytes.
- */
-export function byteString(value: string): string {
-  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
-}
-
-/** The text a byte string stands for (UTF-8), for error bodies and logs. */
-export function bytesText(bytes: string): string {
-  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
 /** A header value as SigV4 signs it: trimmed, runs of spaces and tabs collapsed to one space. */

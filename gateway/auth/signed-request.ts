@@ -1,5 +1,6 @@
 import { S3Error } from '../protocol/errors';
-import { bytesText, canonicalHeaders, canonicalQuery, canonicalRequest, headerLookup } from './canonical-request';
+import { canonicalHeaders, canonicalQuery, canonicalRequest, headerLookup } from './canonical-request';
+import { bytesText } from '../protocol/headers';
 import type { CredentialScope } from './credential-scope';
 import type { Credential, Identity } from './identity';
 import { signaturesEqual, sign } from './signature';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { S3Error } from '../protocol/errors';
 import { single } from '../protocol/headers';
 import { isoSeconds, parseAmzDate, parseHttpDate } from './amz-date';
-import { byteString, bytesText } from './canonical-request';
+import { byteString, bytesText } from '../protocol/headers';
 import type { Credential, Identity } from './identity';
 import { parseContentSha256, payloadAuth } from './payload-mode';
 import { MAX_PRESIGNED_EXPIRES_S } from './presigned-auth';

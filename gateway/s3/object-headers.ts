@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ObjectVersion } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
+import { byteString } from '../protocol/headers';
 import { tagCountHeader } from './tagging';
 
 /** Headers stored with an object and returned as stored. */
@@ -24,14 +25,13 @@ const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * A stored value as the header it will be answered with. Values from request headers are
- * already header bytes (Node reads a header as latin1); text from a POST form field may hold
- * characters past U+00FF, kept as their UTF-8 bytes like a header sent in UTF-8. A control
+ * A stored value as the header it will be answered with: header bytes (byteString), so text
+ * from a POST form field with characters past U+00FF is kept as its UTF-8. A control
  * character (only a form field can carry one) is refused now rather than failing every GET.
  */
 function headerValue(name: string, value: string): string {
   if (CONTROL_CHARS.test(value)) throw invalidHeaderArgument(name, value);
-  return /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+  return byteString(value);
 }
 
 /** InvalidArgument naming the parameter, its value shown with control characters escaped

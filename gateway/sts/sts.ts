@@ -203,7 +203,7 @@ async function mappedPolicies(iam: IamStore, roles: string[]): Promise<string[]>
  * change when the username does. Its attached policies follow the token's roles.
  */
 async function signInUser(deps: StsDeps, verified: VerifiedToken, policies: string[]): Promise<User> {
-  const id = createHash('sha256').update(`${verified.issuer}\n${verified.subject}`).digest();
+  const id = oidcUserId(verified.issuer, verified.subject);
   let user = (await deps.iam.getUserById(id.toString('hex'))) ?? (await createOidcUser(deps, verified, id));
   if (user.source !== 'oidc' || user.disabled) throw notAuthorized('sts:AssumeRoleWithWebIdentity', undefined, user.name);
   if (!sameMembers(user.policies, policies)) {
@@ -226,6 +226,11 @@ async function createOidcUser(deps: StsDeps, verified: VerifiedToken, id: Buffer
   const user = await deps.iam.getUserById(id.toString('hex'));
   if (!user) throw new StsError('AccessDenied', `The user name ${name} is taken by another user`);
   return user;
+}
+
+/** The canonical id of an OIDC identity's user: the same on every gateway and sign-in. */
+export function oidcUserId(issuer: string, subject: string): Buffer {
+  return createHash('sha256').update(`${issuer}\n${subject}`).digest();
 }
 
 export function oidcUserName(issuer: string, subject: string): string {
