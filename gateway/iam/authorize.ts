@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AclPermission, Bucket, Grant, MetadataStore, ObjectVersion } from '../../metadata/store';
 import { MetadataError } from '../../metadata/store';
 import type { Credential } from '../auth/identity';
+import type { SignatureVersion } from '../auth/types';
 import type { BucketCache } from '../services';
 import { S3Error } from '../protocol/errors';
 import { evaluatePolicies } from './policy';
@@ -18,7 +19,7 @@ export interface RequestFacts {
   /** s3:authType: how the request was signed; undefined for anonymous. */
   authType?: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
   /** s3:signatureversion: `AWS` (SigV2) or `AWS4-HMAC-SHA256`; taken as the latter when unset. */
-  signatureVersion?: 'AWS' | 'AWS4-HMAC-SHA256';
+  signatureVersion?: SignatureVersion;
 }
 
 /** One access to decide: who, which IAM action, on what. */
