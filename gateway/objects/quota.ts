@@ -37,24 +37,26 @@ export class QuotaGuard {
 
   /** Throws S3Error QuotaExceeded when `incomingBytes` more would take the bucket past its
    * quota; otherwise counts them as this gateway's until the next read. */
-  async check(bucket: Bucket, incomingBytes: number): Promise<void> {
-    if (bucket.quotaBytes == null) return;
-    const usage = await this.current(bucket.name);
-    if (usage.logicalBytes + usage.accepted + incomingBytes > bucket.quotaBytes) {
-      throw exceeded(bucket.quotaBytes);
-    }
-    usage.accepted += incomingBytes;
+  check(bucket: Bucket, incomingBytes: number): Promise<void> {
+    return this.admit(bucket, incomingBytes, true);
   }
 
   /** CompleteMultipartUpload: its parts' bytes become the object's. Parts were checked as they
    * came, but stop counting at the next read (usage counts objects, not parts), so the whole
    * object is held to the quota here. Only stored usage is compared: what this gateway
    * accepted since may be these very parts. */
-  async checkComplete(bucket: Bucket, objectBytes: number): Promise<void> {
+  checkComplete(bucket: Bucket, objectBytes: number): Promise<void> {
+    return this.admit(bucket, objectBytes, false);
+  }
+
+  private async admit(bucket: Bucket, bytes: number, countAccepted: boolean): Promise<void> {
     if (bucket.quotaBytes == null) return;
     const usage = await this.current(bucket.name);
-    if (usage.logicalBytes + objectBytes > bucket.quotaBytes) throw exceeded(bucket.quotaBytes);
-    usage.accepted += objectBytes;
+    const used = usage.logicalBytes + (countAccepted ? usage.accepted : 0);
+    if (used + bytes > bucket.quotaBytes) {
+      throw new S3Error('QuotaExceeded', `The bucket quota of ${bucket.quotaBytes} bytes would be exceeded by this upload.`);
+    }
+    usage.accepted += bytes;
   }
 
   /** Forgets what is known of a bucket (deleted, or its quota changed): the next check reads. */
@@ -88,5 +90,3 @@ export class QuotaGuard {
     }
   }
 }
-
-const exceeded = (quotaBytes: number) => new S3Error('QuotaExceeded', `The bucket quota of ${quotaBytes} bytes would be exceeded by this upload.`);
