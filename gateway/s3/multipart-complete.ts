@@ -10,6 +10,7 @@ import { combineCrcs, compositeChecksum, isCombinable } from '../body/checksum-c
 import { parseEtagList, writeCondition } from './conditions';
 import { readSmallBody } from './small-body';
 import { checksumElements, checksumTypeOf, openUpload, UUID } from './multipart';
+import { xmlList } from '../protocol/xml-fields';
 
 /** A CompleteMultipartUpload body of 10,000 parts, each with a SHA-256, is about 2 MiB. */
 const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
@@ -128,7 +129,7 @@ function parseCompleteBody(body: Buffer): RequestedPart[] {
   const root = parseXml(body.toString('utf8')).CompleteMultipartUpload;
   if (root === undefined || root === null) throw new S3Error('MalformedXML');
   const listed = typeof root === 'object' ? (root as Record<string, unknown>).Part : undefined;
-  const parts = listed === undefined ? [] : Array.isArray(listed) ? listed : [listed];
+  const parts = xmlList(listed);
   if (parts.length === 0) throw new S3Error('MalformedXML');
   return parts.map(requestedPart);
 }

@@ -13,6 +13,7 @@ import { S3Error } from '../protocol/errors';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
 import { parseXml } from '../protocol/xml';
+import { xmlList } from '../protocol/xml-fields';
 
 /**
  * POST Object: the browser form upload.
@@ -174,7 +175,7 @@ function formTags(xml: string | undefined): Tags {
   const tagSet = (tagging as { TagSet: unknown }).TagSet;
   if (tagSet === '') return {};
   const tag = (tagSet as { Tag?: unknown } | null)?.Tag;
-  const entries = (tag === undefined ? [] : Array.isArray(tag) ? tag : [tag]).map((t): [string, string] => {
+  const entries = xmlList(tag).map((t): [string, string] => {
     const { Key: k, Value: v } = (t ?? {}) as { Key?: unknown; Value?: unknown };
     if (typeof k !== 'string' || typeof v !== 'string') throw new S3Error('MalformedXML');
     return [k, v];

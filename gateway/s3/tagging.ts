@@ -5,6 +5,7 @@ import { checkKey } from './addressing';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader, versionWriteError } from './versioning';
 import { parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
+import { xmlList } from '../protocol/xml-fields';
 
 /**
  * Object and bucket tags, with S3's limits:
@@ -90,7 +91,7 @@ function parseTagging(body: Buffer, scope: Scope): Tags {
   if (tagSet === '') return checkTags([], scope);
   if (typeof tagSet !== 'object' || tagSet === null) throw new S3Error('MalformedXML');
   const tag = (tagSet as { Tag?: unknown }).Tag;
-  const list = tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
+  const list = xmlList(tag);
   const entries = list.map((t): [string, string] => {
     const { Key: key, Value: value } = (t ?? {}) as { Key?: unknown; Value?: unknown };
     if (typeof key !== 'string' || typeof value !== 'string') throw new S3Error('MalformedXML');
