@@ -144,6 +144,11 @@ export class ClusterStore {
     await this.db.query('UPDATE job_leases SET expires = now() WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
+  async job(name: string): Promise<JobRecord | undefined> {
+    const rows = await this.db.query<JobRecord>('SELECT name, holder, started, expires, progress FROM job_leases WHERE name = $1', [name]);
+    return rows[0];
+  }
+
   async jobs(): Promise<JobRecord[]> {
     const rows = await this.db.query<{ name: string; holder: string; started: Date; expires: Date; progress: Record<string, unknown> }>(
       'SELECT name, holder, started, expires, progress FROM job_leases ORDER BY name',

@@ -182,6 +182,18 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
   // Lifecycle rules (gateway/s3/lifecycle.ts), kept with the bucket like its CORS rules.
   [`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS lifecycle JSONB`],
+  // Object lock (metadata/sql-lock.ts): the bucket's configuration (NULL: lock not enabled),
+  // and each version's retention and legal hold (NULL: never set), carried by version moves
+  // and given at CreateMultipartUpload to the object an upload becomes.
+  [
+    `ALTER TABLE buckets ADD COLUMN IF NOT EXISTS object_lock JSONB`,
+    `ALTER TABLE objects ADD COLUMN IF NOT EXISTS retention_mode TEXT, ADD COLUMN IF NOT EXISTS retain_until TIMESTAMPTZ,
+       ADD COLUMN IF NOT EXISTS legal_hold BOOL`,
+    `ALTER TABLE object_versions ADD COLUMN IF NOT EXISTS retention_mode TEXT, ADD COLUMN IF NOT EXISTS retain_until TIMESTAMPTZ,
+       ADD COLUMN IF NOT EXISTS legal_hold BOOL`,
+    `ALTER TABLE uploads ADD COLUMN IF NOT EXISTS retention_mode TEXT, ADD COLUMN IF NOT EXISTS retain_until TIMESTAMPTZ,
+       ADD COLUMN IF NOT EXISTS legal_hold BOOL`,
+  ],
 ];
 
 /** How long a migrations lease lasts unless renewed: a gateway that died mid-migration holds

@@ -5,7 +5,9 @@ import {
   type BucketUsage,
   type ChunkRef,
   type CompletedObject,
+  type DeleteOptions,
   type DeleteResult,
+  type DeleteTarget,
   type Grant,
   type ListPage,
   type ListQuery,
@@ -18,6 +20,7 @@ import {
   type ObjectSummary,
   type ObjectVersion,
   type Part,
+  type Retention,
   type Tags,
   type Upload,
   type UploadPage,
@@ -49,10 +52,12 @@ import {
   tagsOf,
 } from './sql-versions';
 import * as uploads from './sql-uploads';
+import { defaultRetention, lockColumns, lockedNow, setLegalHold, setRetention } from './sql-lock';
 import { type Cursor, cursorAfter, nextKey, walk } from './sql-walk';
 import { randomUUID } from 'node:crypto';
 import { ClusterStore } from './cluster-store';
 import { SqlIamStore } from './sql-iam';
+import { SqlLifecycleStore } from './sql-lifecycle';
 
 /** MetadataStore on any PostgreSQL-wire database (PGlite, PostgreSQL, CockroachDB). */
 export class SqlMetadataStore implements MetadataStore {
@@ -60,10 +65,13 @@ export class SqlMetadataStore implements MetadataStore {
   readonly cluster: ClusterStore;
   /** Users, their access keys and named policies. */
   readonly iam: SqlIamStore;
+  /** The pages lifecycle rules are evaluated on. */
+  readonly lifecycle: SqlLifecycleStore;
 
   private constructor(private readonly db: SqlClient) {
     this.cluster = new ClusterStore(db);
     this.iam = new SqlIamStore(db);
+    this.lifecycle = new SqlLifecycleStore(db);
   }
 
   static async open(db: SqlClient): Promise<SqlMetadataStore> {
@@ -73,8 +81,12 @@ export class SqlMetadataStore implements MetadataStore {
 
   async createBucket(bucket: NewBucket): Promise<void> {
     const inserted = await this.db.query(
-      `INSERT INTO buckets (name, owner, region, acl, ownership) VALUES ($1, $2, $3, $4::JSONB, $5) ON CONFLICT (name) DO NOTHING RETURNING name`,
-      [bucket.name, bucket.owner, bucket.region, bucket.acl ? JSON.stringify(bucket.acl) : null, bucket.ownership ?? null],
+      `INSERT INTO buckets (name, owner, region, acl, ownership, object_lock, versioning) VALUES ($1, $2, $3, $4::JSONB, $5, $6::JSONB, $7)
+       ON CONFLICT (name) DO NOTHING RETURNING name`,
+      [
+        bucket.name, bucket.owner, bucket.region, bucket.acl ? JSON.stringify(bucket.acl) : null, bucket.ownership ?? null,
+        bucket.objectLock ? JSON.stringify(bucket.objectLock) : null, bucket.objectLock ? 'Enabled' : null,
+      ],
     );
     if (inserted.length > 0) return;
     const existing = await this.getBucket(bucket.name);
@@ -105,9 +117,16 @@ export class SqlMetadataStore implements MetadataStore {
     if (patch.ownership !== undefined) set('ownership', patch.ownership);
     json('public_access_block', patch.publicAccessBlock);
     if (patch.quotaBytes !== undefined) set('quota_bytes', patch.quotaBytes, '::INT8');
+    json('object_lock', patch.objectLock);
     if (sets.length === 0) return;
-    const rows = await this.db.query(`UPDATE buckets SET ${sets.join(', ')} WHERE name = $1 RETURNING name`, params);
-    if (rows.length === 0) throw new MetadataError('NoSuchBucket');
+    // Object lock needs versioning Enabled, and keeps it so: checked by the update itself.
+    const guards: string[] = [];
+    if (patch.objectLock && patch.versioning !== 'Enabled') guards.push(`versioning = 'Enabled'`);
+    if (patch.versioning !== undefined && patch.versioning !== 'Enabled') guards.push('object_lock IS NULL');
+    const rows = await this.db.query(`UPDATE buckets SET ${sets.join(', ')} WHERE ${['name = $1', ...guards].join(' AND ')} RETURNING name`, params);
+    if (rows.length > 0) return;
+    await requireBucket(this.db, name);
+    throw new MetadataError('InvalidBucketState');
   }
 
   /** A bucket is empty when no version or delete marker is left; unfinished multipart
@@ -178,7 +197,7 @@ export class SqlMetadataStore implements MetadataStore {
 
   async putObject(object: NewObject, condition: WriteCondition = {}): Promise<WriteResult> {
     return inTransaction(this.db, async (tx) => {
-      const { versioning } = await bucketVersioning(tx, object.bucket);
+      const { versioning, objectLock, now } = await bucketVersioning(tx, object.bucket);
       const key = keyBytes(object.key);
       if (Array.isArray(object.chunks)) {
         await insertChunkRefs(tx, object.id, object.chunks);
@@ -195,7 +214,7 @@ export class SqlMetadataStore implements MetadataStore {
         version_id: object.id, delete_marker: false, size: object.size, etag: object.etag, owner: object.owner,
         headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
         checksum_type: object.checksumType ?? null, tags: object.tags, part_count: null, inline_data: object.inline ?? null,
-        acl: object.acl ?? null,
+        acl: object.acl ?? null, ...lockColumns(object.retention ?? defaultRetention(objectLock, now), object.legalHold),
       };
       // Most PUTs make a new key: the insert alone settles that (If-Match needs an existing one).
       if (!condition.ifMatch) {
@@ -208,32 +227,45 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> {
-    return (await this.deleteObjects(bucket, [{ key, versionId }]))[0];
+  async deleteObject(bucket: string, key: string, versionId?: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return (await this.deleteObjects(bucket, [{ key, versionId }], options))[0];
   }
 
-  async deleteObjects(bucket: string, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]> {
+  async deleteObjects(bucket: string, targets: DeleteTarget[], options: DeleteOptions = {}): Promise<DeleteResult[]> {
     return inTransaction(this.db, async (tx) => {
       const { versioning, owner } = await bucketVersioning(tx, bucket);
-      if (versioning === undefined && targets.every((t) => t.versionId === undefined)) {
+      const conditional = targets.filter((t) => t.ifCurrent !== undefined).length;
+      if (versioning === undefined && targets.every((t) => t.versionId === undefined) && (conditional === 0 || conditional === targets.length)) {
         // Nothing to keep: one statement for the whole batch (a bulk delete of 1,000 keys
-        // from s3a or rclone is one round trip, not 1,000 transactions).
+        // from s3a or rclone, or a page of lifecycle expiries, is one round trip, not 1,000
+        // transactions). Version ids are unique, so `ifCurrent` is a match on any of them.
         const gone = await tx.query<{ version_id: string }>(
           `DELETE FROM objects WHERE bucket = $1 AND key IN (SELECT decode(k, 'hex') FROM unnest($2::TEXT[]) AS k)
+             AND ($3::UUID[] IS NULL OR version_id = ANY($3::UUID[]))
            RETURNING version_id`,
-          [bucket, targets.map((t) => keyBytes(t.key).toString('hex'))],
+          [bucket, targets.map((t) => keyBytes(t.key).toString('hex')), conditional ? targets.map((t) => t.ifCurrent) : null],
         );
         await dropVersionData(tx, gone.map((r) => r.version_id));
-        return targets.map(() => ({ deleteMarker: false }));
+        if (!conditional) return targets.map(() => ({ deleteMarker: false }));
+        const removed = new Set(gone.map((r) => r.version_id));
+        return targets.map((t) => (removed.has(t.ifCurrent!) ? { deleteMarker: false } : { deleteMarker: false, unchanged: true }));
       }
       const results: DeleteResult[] = [];
-      for (const t of targets) results.push(await deleteOne(tx, bucket, versioning, owner, keyBytes(t.key), t.versionId));
+      for (const t of targets) results.push(await deleteOne(tx, bucket, versioning, owner, keyBytes(t.key), t, options));
       return results;
     });
   }
 
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string> {
     return this.setVersionJson(bucket, key, versionId, 'tags', Object.entries(tags));
+  }
+
+  putObjectRetention(bucket: string, key: string, versionId: string | undefined, retention: Retention | null, options: DeleteOptions = {}): Promise<string> {
+    return inTransaction(this.db, (tx) => setRetention(tx, bucket, key, versionId, retention, options));
+  }
+
+  putObjectLegalHold(bucket: string, key: string, versionId: string | undefined, on: boolean): Promise<string> {
+    return inTransaction(this.db, (tx) => setLegalHold(tx, bucket, key, versionId, on));
   }
 
   putObjectAcl(bucket: string, key: string, versionId: string | undefined, acl: Grant[]): Promise<string> {
@@ -376,7 +408,7 @@ export class SqlMetadataStore implements MetadataStore {
     condition: WriteCondition = {},
   ): Promise<WriteResult> {
     return inTransaction(this.db, async (tx) => {
-      const { versioning } = await bucketVersioning(tx, upload.bucket);
+      const { versioning, objectLock, now } = await bucketVersioning(tx, upload.bucket);
       const key = keyBytes(upload.key);
       const current = await lockCurrent(tx, upload.bucket, key);
       checkWriteCondition(condition, current);
@@ -385,7 +417,7 @@ export class SqlMetadataStore implements MetadataStore {
         version_id: object.id, delete_marker: false, size: adopted.size, etag: object.etag, owner: object.owner,
         headers: object.headers, user_meta: object.userMetadata, checksums: object.checksums,
         checksum_type: object.checksumType ?? null, tags: object.tags, part_count: parts.length, inline_data: null,
-        acl: object.acl ?? adopted.acl ?? null,
+        acl: object.acl ?? adopted.acl ?? null, ...lockColumns(object.retention ?? defaultRetention(objectLock, now), object.legalHold),
       });
       return { versionId };
     });
@@ -458,7 +490,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 }
 
-const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, lifecycle, tags, policy, acl, ownership, public_access_block, quota_bytes';
+const BUCKET_COLUMNS = 'name, owner, region, created_at, versioning, cors, lifecycle, tags, policy, acl, ownership, public_access_block, quota_bytes, object_lock';
 
 /** Stands for the current version in version order: above every noncurrent seq. */
 const CURRENT_SEQ = 9007199254740991;
@@ -477,6 +509,7 @@ interface BucketRow {
   ownership: Bucket['ownership'] | null;
   public_access_block: Bucket['publicAccessBlock'] | null;
   quota_bytes: string | number | null;
+  object_lock: Bucket['objectLock'] | null;
 }
 
 type SummaryRow = Pick<VersionRow, 'size' | 'etag' | 'last_modified' | 'owner' | 'checksums' | 'checksum_type'> & { key: Uint8Array };
@@ -503,10 +536,12 @@ async function deleteOne(
   versioning: Bucket['versioning'],
   owner: string,
   key: Buffer,
-  versionId: string | undefined,
+  { versionId, ifCurrent }: DeleteTarget,
+  { bypassGovernance = false }: DeleteOptions,
 ): Promise<DeleteResult> {
-  if (versionId !== undefined) return deleteVersion(tx, bucket, key, versionId);
+  if (versionId !== undefined) return deleteVersion(tx, bucket, key, versionId, bypassGovernance);
   const current = await lockCurrent(tx, bucket, key);
+  if (ifCurrent !== undefined && current?.version_id !== ifCurrent) return { deleteMarker: false, unchanged: true };
   if (versioning === undefined) {
     if (current) {
       await removeCurrent(tx, bucket, key);
@@ -516,23 +551,35 @@ async function deleteOne(
   }
   const marker = await installVersion(tx, bucket, key, versioning, current, {
     version_id: randomUUID(), delete_marker: true, size: 0, etag: '', owner, headers: {}, user_meta: {},
-    checksums: {}, checksum_type: null, tags: {}, part_count: null, inline_data: null, acl: null,
+    checksums: {}, checksum_type: null, tags: {}, part_count: null, inline_data: null, acl: null, ...lockColumns(),
   });
   return { versionId: marker, deleteMarker: true };
 }
 
 /** DELETE ?versionId: removes that version for good; deleting the current one promotes the
- * newest noncurrent version. An unknown version is not an error (S3 answers 204). */
-async function deleteVersion(tx: SqlQueryable, bucket: string, key: Buffer, versionId: string): Promise<DeleteResult> {
-  type Gone = { version_id: string; delete_marker: boolean };
-  const params = [bucket, key, ...versionParams(versionId)];
+ * newest noncurrent version. An unknown version is not an error (S3 answers 204); a version
+ * under object lock is left alone (`refused`), decided on its locked row. */
+async function deleteVersion(tx: SqlQueryable, bucket: string, key: Buffer, versionId: string, bypassGovernance: boolean): Promise<DeleteResult> {
+  type Gone = { version_id: string; delete_marker: boolean; locked?: boolean };
+  const refused: DeleteResult = { deleteMarker: false, refused: 'ObjectLocked' };
+  const params = [bucket, key, ...versionParams(versionId), bypassGovernance];
   const current = await tx.query<Gone>(
-    `SELECT version_id, delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} FOR UPDATE`,
+    `SELECT version_id, delete_marker, ${lockedNow(5)} AS locked FROM objects WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} FOR UPDATE`,
     params,
   );
+  if (current[0]?.locked) return refused;
   let gone = current;
   if (current.length > 0) await removeCurrent(tx, bucket, key);
-  else gone = await tx.query<Gone>(`DELETE FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} RETURNING version_id, delete_marker`, params);
+  else {
+    gone = await tx.query<Gone>(
+      `DELETE FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)} AND NOT ${lockedNow(5)} RETURNING version_id, delete_marker`,
+      params,
+    );
+    // Nothing deleted: no such version, or a locked one.
+    if (gone.length === 0 && (await tx.query(`SELECT 1 FROM object_versions WHERE bucket = $1 AND key = $2 AND ${versionMatch(3)}`, params.slice(0, 4))).length > 0) {
+      return refused;
+    }
+  }
   await dropVersionData(tx, gone.map((r) => r.version_id));
   return { versionId, deleteMarker: gone[0]?.delete_marker ?? false };
 }
@@ -552,6 +599,7 @@ function toBucket(r: BucketRow): Bucket {
     ...(r.ownership ? { ownership: r.ownership } : {}),
     ...(r.public_access_block ? { publicAccessBlock: r.public_access_block } : {}),
     ...(r.quota_bytes != null ? { quotaBytes: Number(r.quota_bytes) } : {}),
+    ...(r.object_lock ? { objectLock: r.object_lock } : {}),
   };
 }
 

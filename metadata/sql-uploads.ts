@@ -1,5 +1,5 @@
 import type { SqlQueryable } from './sql';
-import { type Grant, type NewPart, type NewUpload, type ObjectPart, type Part, type Upload, type UploadPage, type UploadQuery, MetadataError } from './store';
+import { type Grant, type NewPart, type RetentionMode, type NewUpload, type ObjectPart, type Part, type Upload, type UploadPage, type UploadQuery, MetadataError } from './store';
 import { insertChunkRefs, keyBytes, tagsJson, tagsOf } from './sql-versions';
 import { cursorAfter, walk, type Cursor } from './sql-walk';
 
@@ -9,7 +9,8 @@ import { cursorAfter, walk, type Cursor } from './sql-walk';
  * their offsets, by the new version: a metadata operation, no data is copied.
  */
 
-const UPLOAD_COLUMNS = 'bucket, key, upload_id, owner, initiated, headers, user_meta, tags, checksum_algorithm, checksum_type, acl';
+const UPLOAD_COLUMNS =
+  'bucket, key, upload_id, owner, initiated, headers, user_meta, tags, checksum_algorithm, checksum_type, acl, retention_mode, retain_until, legal_hold';
 
 /** Rows per multi-row INSERT of part boundaries (6 parameters each, under the 65,535 limit). */
 const PART_BATCH = 1000;
@@ -26,6 +27,9 @@ interface UploadRow {
   checksum_algorithm: string | null;
   checksum_type: NewUpload['checksumType'] | null;
   acl: Grant[] | null;
+  retention_mode: RetentionMode | null;
+  retain_until: Date | null;
+  legal_hold: boolean | null;
 }
 
 interface PartRow {
@@ -39,11 +43,14 @@ interface PartRow {
 
 export async function createUpload(db: SqlQueryable, u: NewUpload): Promise<void> {
   const rows = await db.query(
-    `INSERT INTO uploads (bucket, key, upload_id, owner, headers, user_meta, tags, checksum_algorithm, checksum_type, acl)
-     SELECT name, $2, $3, $4, $5::JSONB, $6::JSONB, $7::JSONB, $8, $9, $10::JSONB FROM buckets WHERE name = $1 RETURNING upload_id`,
+    `INSERT INTO uploads (bucket, key, upload_id, owner, headers, user_meta, tags, checksum_algorithm, checksum_type, acl,
+       retention_mode, retain_until, legal_hold)
+     SELECT name, $2, $3, $4, $5::JSONB, $6::JSONB, $7::JSONB, $8, $9, $10::JSONB, $11, $12::TIMESTAMPTZ, $13::BOOL
+       FROM buckets WHERE name = $1 RETURNING upload_id`,
     [
       u.bucket, keyBytes(u.key), u.uploadId, u.owner, JSON.stringify(u.headers), JSON.stringify(u.userMetadata),
       tagsJson(u.tags), u.checksumAlgorithm ?? null, u.checksumType ?? null, u.acl ? JSON.stringify(u.acl) : null,
+      u.retention?.mode ?? null, u.retention?.until ?? null, u.legalHold ?? null,
     ],
   );
   if (rows.length === 0) throw new MetadataError('NoSuchBucket');
@@ -238,6 +245,8 @@ function toUpload(r: UploadRow): Upload {
     ...(r.checksum_algorithm ? { checksumAlgorithm: r.checksum_algorithm } : {}),
     ...(r.checksum_type ? { checksumType: r.checksum_type } : {}),
     ...(r.acl ? { acl: r.acl } : {}),
+    ...(r.retention_mode && r.retain_until ? { retention: { mode: r.retention_mode, until: new Date(r.retain_until) } } : {}),
+    ...(r.legal_hold != null ? { legalHold: r.legal_hold } : {}),
   };
 }
 

@@ -1,5 +1,8 @@
 import { type SqlQueryable, SERIALIZATION_FAILURE } from './sql';
-import { type ChunkRef, type Grant, type ObjectVersion, type Tags, type VersioningStatus, type WriteCondition, MetadataError } from './store';
+import {
+  type ChunkRef, type Grant, type ObjectLockConfiguration, type ObjectVersion, type RetentionMode, type Tags, type VersioningStatus,
+  type WriteCondition, MetadataError,
+} from './store';
 
 /**
  * The version rows and the moves between them. `objects` holds each key's current version
@@ -9,7 +12,7 @@ import { type ChunkRef, type Grant, type ObjectVersion, type Tags, type Versioni
 
 /** Columns shared by `objects` and `object_versions`, in one order for INSERT … SELECT. */
 export const VERSION_COLUMNS = `version_id, null_version, delete_marker, size, etag, last_modified, owner, headers,
-  user_meta, checksums, checksum_type, tags, part_count, inline_data, acl`;
+  user_meta, checksums, checksum_type, tags, part_count, inline_data, acl, retention_mode, retain_until, legal_hold`;
 
 /** A version row as written: every column of VERSION_COLUMNS. */
 export interface VersionRow {
@@ -29,6 +32,10 @@ export interface VersionRow {
   inline_data: Uint8Array | null;
   /** NULL: the owner alone, with FULL_CONTROL. */
   acl: Grant[] | null;
+  /** Object lock; NULL: never set. */
+  retention_mode: RetentionMode | null;
+  retain_until: Date | null;
+  legal_hold: boolean | null;
 }
 
 export type NewVersionRow = Omit<VersionRow, 'null_version' | 'last_modified'>;
@@ -74,14 +81,24 @@ export function toObject(bucket: string, r: VersionRow & { key: Uint8Array }, is
     ...(r.part_count != null ? { partCount: Number(r.part_count) } : {}),
     ...(r.acl ? { acl: r.acl } : {}),
     ...(r.inline_data ? { inline: r.inline_data } : {}),
+    ...(r.retention_mode && r.retain_until ? { retention: { mode: r.retention_mode, until: new Date(r.retain_until) } } : {}),
+    ...(r.legal_hold != null ? { legalHold: r.legal_hold } : {}),
   };
 }
 
-/** The bucket's versioning state, read inside the transaction. NoSuchBucket if none. */
-export async function bucketVersioning(tx: SqlQueryable, bucket: string): Promise<{ versioning?: VersioningStatus; owner: string }> {
-  const rows = await tx.query<{ versioning: VersioningStatus | null; owner: string }>('SELECT versioning, owner FROM buckets WHERE name = $1', [bucket]);
+/** The bucket's versioning state and object lock, read inside the transaction, with the
+ * database's time (the transaction's now(), which new versions are stamped with). NoSuchBucket if none. */
+export async function bucketVersioning(
+  tx: SqlQueryable,
+  bucket: string,
+): Promise<{ versioning?: VersioningStatus; owner: string; objectLock?: ObjectLockConfiguration; now: Date }> {
+  const rows = await tx.query<{ versioning: VersioningStatus | null; owner: string; object_lock: ObjectLockConfiguration | null; now: Date }>(
+    'SELECT versioning, owner, object_lock, now() AS now FROM buckets WHERE name = $1',
+    [bucket],
+  );
   if (rows.length === 0) throw new MetadataError('NoSuchBucket');
-  return { versioning: rows[0].versioning ?? undefined, owner: rows[0].owner };
+  const r = rows[0];
+  return { versioning: r.versioning ?? undefined, owner: r.owner, ...(r.object_lock ? { objectLock: r.object_lock } : {}), now: new Date(r.now) };
 }
 
 /** The current row of a key, locked for the rest of the transaction. */
@@ -156,17 +173,20 @@ const UPDATE_ALL = `version_id = excluded.version_id, null_version = excluded.nu
   size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
   headers = excluded.headers, user_meta = excluded.user_meta, checksums = excluded.checksums,
   checksum_type = excluded.checksum_type, tags = excluded.tags, part_count = excluded.part_count,
-  inline_data = excluded.inline_data, acl = excluded.acl`;
+  inline_data = excluded.inline_data, acl = excluded.acl, retention_mode = excluded.retention_mode,
+  retain_until = excluded.retain_until, legal_hold = excluded.legal_hold`;
 
 function writeCurrent(tx: SqlQueryable, bucket: string, key: Buffer, nullVersion: boolean, row: NewVersionRow, onConflict: string): Promise<unknown[]> {
   return tx.query(
     `INSERT INTO objects (bucket, key, ${VERSION_COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9::JSONB, $10::JSONB, $11::JSONB, $12, $13::JSONB, $14, $15, $16::JSONB)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9::JSONB, $10::JSONB, $11::JSONB, $12, $13::JSONB, $14, $15, $16::JSONB,
+       $17, $18::TIMESTAMPTZ, $19::BOOL)
      ON CONFLICT (bucket, key) ${onConflict}`,
     [
       bucket, key, row.version_id, nullVersion, row.delete_marker, row.size, row.etag, row.owner,
       JSON.stringify(row.headers), JSON.stringify(row.user_meta), JSON.stringify(row.checksums), row.checksum_type,
       tagsJson(row.tags), row.part_count, row.inline_data, row.acl && JSON.stringify(row.acl),
+      row.retention_mode, row.retain_until, row.legal_hold,
     ],
   );
 }

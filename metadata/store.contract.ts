@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Grant, MetadataStore, NewObject, NewUser, StoredKey } from './store';
+import type { Grant, MetadataStore, NewObject, NewUser, Retention, StoredKey } from './store';
 
 /** The MetadataStore contract, run on every backend (the embedded PostgreSQL, a PostgreSQL server). */
 export function describeMetadataStore(name: string, open: () => Promise<MetadataStore>): void {
@@ -305,6 +305,119 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       expect(left.versions.map((v) => [v.versionId, v.deleteMarker])).toEqual([[marker.versionId, true]]);
     });
 
+    // ---- object lock: every rule decided in the store's transaction, by the database's clock ----
+
+    const hours = (n: number) => new Date(Date.now() + n * 3_600_000);
+    const gov = (until: Date): Retention => ({ mode: 'GOVERNANCE', until });
+    const comp = (until: Date): Retention => ({ mode: 'COMPLIANCE', until });
+
+    test('ObjectLock_bucket (CockroachDB-compatible SQL, guarded UPDATE): lock comes with versioning Enabled and keeps it so', async () => {
+      await store.createBucket({ name: 'lock-new', owner, region: 'us-east-1', objectLock: {} });
+      expect(await store.getBucket('lock-new')).toMatchObject({ versioning: 'Enabled', objectLock: {} });
+      await expect(store.updateBucket('lock-new', { versioning: 'Suspended' })).rejects.toMatchObject({ code: 'InvalidBucketState' });
+      expect((await store.getBucket('lock-new'))?.versioning).toBe('Enabled');
+      const rule = { defaultRetention: { mode: 'COMPLIANCE' as const, years: 2 } };
+      await store.updateBucket('lock-new', { objectLock: rule });
+      expect((await store.getBucket('lock-new'))?.objectLock).toEqual(rule);
+      // An existing bucket: only once its versioning is Enabled (or becomes so in the same change).
+      await store.createBucket({ name: 'lock-later', owner, region: 'us-east-1' });
+      await expect(store.updateBucket('lock-later', { objectLock: {} })).rejects.toMatchObject({ code: 'InvalidBucketState' });
+      await store.updateBucket('lock-later', { versioning: 'Suspended' });
+      await expect(store.updateBucket('lock-later', { objectLock: {} })).rejects.toMatchObject({ code: 'InvalidBucketState' });
+      expect(await store.getBucket('lock-later')).not.toHaveProperty('objectLock');
+      await store.updateBucket('lock-later', { versioning: 'Enabled', objectLock: {} });
+      expect(await store.getBucket('lock-later')).toMatchObject({ versioning: 'Enabled', objectLock: {} });
+      await expect(store.updateBucket('nobucket', { objectLock: {} })).rejects.toMatchObject({ code: 'NoSuchBucket' });
+    });
+
+    test('ObjectLock_retention: COMPLIANCE only lengthens; GOVERNANCE shortens, changes mode or goes only with the bypass', async () => {
+      await store.createBucket({ name: 'lock-ret', owner, region: 'us-east-1', objectLock: {} });
+      const v = object('lock-ret', 'k', { retention: gov(hours(2)) });
+      await store.putObject(v);
+      expect((await store.getObject('lock-ret', 'k')).retention).toEqual(gov(v.retention!.until));
+      const set = (r: Retention | null, bypassGovernance = false) => store.putObjectRetention('lock-ret', 'k', undefined, r, { bypassGovernance });
+      const lengthened = gov(hours(3));
+      expect(await set(lengthened)).toBe(v.id); // lengthened freely
+      await expect(set(gov(hours(1)))).rejects.toMatchObject({ code: 'AccessDenied' });
+      await expect(set(null)).rejects.toMatchObject({ code: 'AccessDenied' });
+      await expect(set(comp(hours(3)))).rejects.toMatchObject({ code: 'AccessDenied' });
+      expect((await store.getObject('lock-ret', 'k')).retention).toEqual(lengthened); // the refusals changed nothing
+      await set(gov(hours(1)), true);
+      expect((await store.getObject('lock-ret', 'k')).retention?.until.getTime()).toBeLessThan(hours(1.5).getTime());
+      await set(comp(hours(2)), true);
+      await expect(set(comp(hours(1)), true)).rejects.toMatchObject({ code: 'AccessDenied' }); // no bypass of COMPLIANCE
+      await expect(set(gov(hours(5)), true)).rejects.toMatchObject({ code: 'AccessDenied' });
+      await expect(set(null, true)).rejects.toMatchObject({ code: 'AccessDenied' });
+      const longer = comp(hours(4));
+      await set(longer);
+      expect((await store.getObject('lock-ret', 'k')).retention).toEqual(longer);
+      // An expired retention binds nothing: it is replaced or removed at will.
+      const old = object('lock-ret', 'old', { retention: comp(new Date(Date.now() - 1000)) });
+      await store.putObject(old);
+      await store.putObjectRetention('lock-ret', 'old', old.id, null);
+      expect(await store.getObject('lock-ret', 'old')).not.toHaveProperty('retention');
+      await expect(store.putObjectRetention('lock-ret', 'nope', undefined, null)).rejects.toMatchObject({ code: 'NoSuchKey' });
+      await expect(store.putObjectRetention('lock-ret', 'k', randomUUID(), null)).rejects.toMatchObject({ code: 'NoSuchVersion' });
+      await expect(store.putObjectRetention('nobucket', 'k', undefined, null)).rejects.toMatchObject({ code: 'NoSuchBucket' });
+    });
+
+    test('ObjectLock_delete (CockroachDB-compatible SQL, checked on the locked row by now()): a locked version is refused by every path, the rest is deleted', async () => {
+      await store.createBucket({ name: 'lock-del', owner, region: 'us-east-1', objectLock: {} });
+      const chunk = 'u'.repeat(64);
+      const held = object('lock-del', 'held', { legalHold: true, inline: undefined, size: 4, chunks: [{ pos: 0, address: chunk, size: 4 }] });
+      const compliance = object('lock-del', 'comp', { retention: comp(hours(1)) });
+      const governance = object('lock-del', 'gov', { retention: gov(hours(1)) });
+      const free = object('lock-del', 'free', { retention: gov(new Date(Date.now() - 1000)), legalHold: false });
+      for (const o of [held, compliance, governance, free]) await store.putObject(o);
+      const refused = { deleteMarker: false, refused: 'ObjectLocked' };
+      expect(await store.deleteObject('lock-del', 'held', held.id, { bypassGovernance: true })).toEqual(refused);
+      expect(await store.deleteObject('lock-del', 'comp', compliance.id, { bypassGovernance: true })).toEqual(refused);
+      expect(await store.deleteObject('lock-del', 'gov', governance.id)).toEqual(refused);
+      expect(await store.getObject('lock-del', 'held', held.id)).toMatchObject({ legalHold: true, isLatest: true });
+      expect(await store.referencedChunks([chunk])).toEqual([chunk]);
+      // A delete marker is no removal: allowed, and the locked versions become noncurrent (object_versions).
+      for (const k of ['held', 'comp', 'gov']) expect((await store.deleteObject('lock-del', k)).deleteMarker).toBe(true);
+      const results = await store.deleteObjects('lock-del', [
+        { key: 'held', versionId: held.id }, { key: 'free', versionId: free.id }, { key: 'comp', versionId: compliance.id }, { key: 'gov', versionId: governance.id },
+      ]);
+      expect(results).toEqual([refused, { versionId: free.id, deleteMarker: false }, refused, refused]);
+      expect(await store.getObject('lock-del', 'comp', compliance.id)).toMatchObject({ retention: compliance.retention, isLatest: false });
+      await expect(store.deleteBucket('lock-del')).rejects.toMatchObject({ code: 'BucketNotEmpty' });
+      // GOVERNANCE gives way to the bypass; a legal hold once it is off.
+      expect(await store.deleteObjects('lock-del', [{ key: 'gov', versionId: governance.id }], { bypassGovernance: true })).toEqual([{ versionId: governance.id, deleteMarker: false }]);
+      expect(await store.putObjectLegalHold('lock-del', 'held', held.id, false)).toBe(held.id);
+      expect(await store.deleteObject('lock-del', 'held', held.id)).toEqual({ versionId: held.id, deleteMarker: false });
+      expect(await store.referencedChunks([chunk])).toEqual([]);
+      expect(await store.deleteObject('lock-del', 'comp', compliance.id)).toEqual(refused);
+    });
+
+    test('ObjectLock_default: a version written without a retention gets the bucket default from its creation time; an upload passes its own', async () => {
+      await store.createBucket({ name: 'lock-def', owner, region: 'us-east-1', objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 2 } } });
+      await store.putObject(object('lock-def', 'days'));
+      const days = await store.getObject('lock-def', 'days');
+      expect(days.retention).toEqual(gov(new Date(days.lastModified.getTime() + 2 * 86_400_000)));
+      expect(days).not.toHaveProperty('legalHold');
+      const own = comp(hours(1));
+      await store.putObject(object('lock-def', 'own', { retention: own, legalHold: true }));
+      expect(await store.getObject('lock-def', 'own')).toMatchObject({ retention: own, legalHold: true });
+      await store.updateBucket('lock-def', { objectLock: { defaultRetention: { mode: 'COMPLIANCE', years: 1 } } });
+      const complete = async (key: string, lock: { retention?: Retention; legalHold?: boolean }) => {
+        const uploadId = randomUUID();
+        await store.createUpload({ bucket: 'lock-def', key, uploadId, owner, headers: {}, userMetadata: {}, tags: {}, ...lock });
+        const upload = await store.getUpload('lock-def', key, uploadId);
+        expect({ retention: upload.retention, legalHold: upload.legalHold }).toEqual({ retention: lock.retention, legalHold: lock.legalHold });
+        await store.putPart({ uploadId, partNumber: 1, id: randomUUID(), size: 1, etag: '"p"', checksums: {}, chunks: [{ pos: 0, address: 'v'.repeat(64), size: 1 }] });
+        const { inline: _i, chunks: _c, size: _s, ...done } = object('lock-def', key, { retention: upload.retention, legalHold: upload.legalHold });
+        await store.completeUpload({ bucket: 'lock-def', key, uploadId }, [{ partNumber: 1, etag: '"p"' }], done);
+        return store.getObject('lock-def', key);
+      };
+      expect(await complete('mp-own', { retention: own, legalHold: false })).toMatchObject({ retention: own, legalHold: false });
+      const byDefault = await complete('mp-default', {});
+      const year = new Date(byDefault.lastModified);
+      year.setUTCFullYear(year.getUTCFullYear() + 1);
+      expect(byDefault.retention).toEqual(comp(year));
+    });
+
     const canonical = (n: number) => n.toString(16).padStart(64, '0');
     function user(name: string, n: number, extra: Partial<NewUser> = {}): NewUser {
       return { name, id: canonical(n), userId: `AIDA${n}`, source: 'local', policies: [], ...extra };
@@ -314,6 +427,52 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
     }
     const reader: Grant = { grantee: { type: 'CanonicalUser', id: canonical(99) }, permission: 'READ' };
     const everyone: Grant = { grantee: { type: 'Group', uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' };
+
+    test('DeleteObjects_ifCurrent (CockroachDB-compatible SQL): a key rewritten since it was read is left unchanged, bulk or versioned', async () => {
+      await store.createBucket({ name: 'cond', owner, region: 'us-east-1' });
+      const seen = object('cond', 'seen');
+      const rewritten = object('cond', 'rewritten');
+      await store.putObject(seen);
+      await store.putObject(rewritten);
+      await store.putObject(object('cond', 'rewritten')); // after the look: a new current version
+      const results = await store.deleteObjects('cond', [{ key: 'seen', ifCurrent: seen.id }, { key: 'rewritten', ifCurrent: rewritten.id }, { key: 'never', ifCurrent: randomUUID() }]);
+      expect(results).toEqual([{ deleteMarker: false }, { deleteMarker: false, unchanged: true }, { deleteMarker: false, unchanged: true }]);
+      expect(await keys('cond')).toEqual(['rewritten']);
+
+      await store.updateBucket('cond', { versioning: 'Enabled' });
+      const current = await store.getObject('cond', 'rewritten');
+      const [stale] = await store.deleteObjects('cond', [{ key: 'rewritten', ifCurrent: seen.id }]);
+      expect(stale).toEqual({ deleteMarker: false, unchanged: true });
+      const [marker] = await store.deleteObjects('cond', [{ key: 'rewritten', ifCurrent: current.id }]);
+      expect(marker).toMatchObject({ deleteMarker: true, versionId: expect.any(String) });
+    });
+
+    test('LifecyclePages (CockroachDB-compatible SQL, keyset pages): current, noncurrent and upload rows each read once, under a prefix', async () => {
+      await store.createBucket({ name: 'lc', owner, region: 'us-east-1' });
+      await store.updateBucket('lc', { versioning: 'Enabled', lifecycle: [{ id: 'r', enabled: true, filter: { form: 'filter', tags: [] }, expiration: { days: 1 } }] });
+      for (const key of ['a/1', 'a/2', 'a/3', 'b/1']) for (let v = 0; v < 3; v++) await store.putObject(object('lc', key, { tags: { v: String(v) } }));
+      await store.deleteObject('lc', 'a/3');
+      expect((await store.lifecycle.buckets('', 10)).map((b) => [b.name, b.versioning, b.lifecycle?.length])).toContainEqual(['lc', 'Enabled', 1]);
+      expect((await store.lifecycle.buckets('lc', 10)).map((b) => b.name)).not.toContain('lc');
+
+      const current: string[] = [];
+      for (let after: string | undefined, page; (page = await store.lifecycle.currentVersions('lc', 'a/', after, 2)).length > 0; after = page[page.length - 1].key) {
+        current.push(...page.map((v) => `${v.key}:${v.deleteMarker ? `marker:${v.hasNoncurrent}` : v.tags.v}`));
+      }
+      expect(current).toEqual(['a/1:2', 'a/2:2', 'a/3:marker:true']);
+
+      const old: string[] = [];
+      for (let before, page; (page = await store.lifecycle.noncurrentVersions('lc', 'a/', before, 2)).length > 0; before = page[page.length - 1].cursor) {
+        old.push(...page.map((v) => `${v.key}:${v.tags.v ?? 'x'}`));
+        for (const v of page) expect(v.currentModified!.getTime()).toBeGreaterThanOrEqual(v.lastModified.getTime());
+      }
+      expect(old).toEqual(['a/3:2', 'a/3:1', 'a/3:0', 'a/2:1', 'a/2:0', 'a/1:1', 'a/1:0']);
+
+      for (const key of ['b/1', 'a/9', 'a/9']) await store.createUpload({ bucket: 'lc', key, uploadId: randomUUID(), owner, headers: {}, userMetadata: {}, tags: {} });
+      const uploads: string[] = [];
+      for (let after, page; (page = await store.lifecycle.uploads('lc', 'a/', after, 1)).length > 0; after = page[page.length - 1]) uploads.push(...page.map((u) => u.key));
+      expect(uploads).toEqual(['a/9', 'a/9']);
+    });
 
     test('IamUsers (CockroachDB-compatible SQL): create, a taken name or id is EntityAlreadyExists, get, list, update, patch policies, disable', async () => {
       await store.iam.createUser(user('alice', 1, { policies: ['readonly'] }));

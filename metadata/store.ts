@@ -44,13 +44,24 @@ export interface MetadataStore {
    * bucket; NoSuchVersion is never thrown (S3 answers 204 for an unknown version too), but a
    * malformed version id is the caller's to reject.
    */
-  deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
+  deleteObject(bucket: string, key: string, versionId?: string, options?: DeleteOptions): Promise<DeleteResult>;
   /** DeleteObjects: each target deleted as deleteObject would, all in one transaction;
-   * results in the targets' order. */
-  deleteObjects(bucket: string, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]>;
+   * results in the targets' order. A version under object lock is not removed: its result
+   * says `refused`, and the other targets are deleted all the same. */
+  deleteObjects(bucket: string, targets: DeleteTarget[], options?: DeleteOptions): Promise<DeleteResult[]>;
   /** Replaces the tag set of one version (the current one without versionId); returns its
    * S3 version id. Throws NoSuchKey/NoSuchVersion, and MethodNotAllowed for a delete marker. */
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string>;
+  /**
+   * Sets (or, with null, removes) the retention of one version, the current one without
+   * versionId; returns its S3 version id. Under an unexpired retention, by the database's
+   * clock: COMPLIANCE may only be kept or lengthened; GOVERNANCE may be lengthened, and
+   * shortened, removed or made COMPLIANCE only with `bypassGovernance`. Any other change is
+   * AccessDenied. NoSuchKey/NoSuchVersion, MethodNotAllowed for a delete marker.
+   */
+  putObjectRetention(bucket: string, key: string, versionId: string | undefined, retention: Retention | null, options?: DeleteOptions): Promise<string>;
+  /** Sets a version's legal hold on or off, as putObjectTags sets its tags. */
+  putObjectLegalHold(bucket: string, key: string, versionId: string | undefined, on: boolean): Promise<string>;
   /** Current, non-deleted objects in key order (ListObjects, ListObjectsV2). */
   listObjects(query: ListQuery): Promise<ListPage>;
   /** Every version and delete marker, by key, newest first within a key (ListObjectVersions). */
@@ -86,6 +97,8 @@ export interface MetadataStore {
 
   /** Users, their access keys and named policies (metadata/sql-iam.ts). */
   readonly iam: IamStore;
+  /** The pages the lifecycle runner reads (metadata/sql-lifecycle.ts). */
+  readonly lifecycle: LifecycleStore;
   /** Object count and logical bytes (every version, delete markers excluded) of one bucket;
    * physical bytes are the distinct chunks those versions reference, plus inline bodies. A
    * scan: for the admin API and quota upkeep. NoSuchBucket. */
@@ -105,6 +118,26 @@ export interface MetadataStore {
 }
 
 export type VersioningStatus = 'Enabled' | 'Suspended';
+
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A version's retention: it cannot be removed before `until` (see putObjectRetention). */
+export interface Retention {
+  mode: RetentionMode;
+  until: Date;
+}
+
+/** A bucket's object lock configuration; its presence means lock is enabled, for good. */
+export interface ObjectLockConfiguration {
+  /** What a new version gets when its write names no retention: days or years from its creation. */
+  defaultRetention?: { mode: RetentionMode; days?: number; years?: number };
+}
+
+/** How a delete (or a retention change) treats object lock. */
+export interface DeleteOptions {
+  /** The caller may and did ask to override GOVERNANCE retention (never COMPLIANCE, never a legal hold). */
+  bypassGovernance?: boolean;
+}
 
 /** Tag key → value, in the order given. */
 export type Tags = Record<string, string>;
@@ -149,7 +182,8 @@ export interface LifecycleFilter {
   objectSizeLessThan?: number;
 }
 
-export type NewBucket = Pick<Bucket, 'name' | 'owner' | 'region' | 'acl' | 'ownership'>;
+/** With `objectLock`, the bucket is created with lock enabled and versioning Enabled. */
+export type NewBucket = Pick<Bucket, 'name' | 'owner' | 'region' | 'acl' | 'ownership' | 'objectLock'>;
 
 export interface BucketPatch {
   versioning?: VersioningStatus;
@@ -163,6 +197,10 @@ export interface BucketPatch {
   publicAccessBlock?: PublicAccessBlock | null;
   /** Hard limit on the bucket's logical bytes; null removes it. */
   quotaBytes?: number | null;
+  /** Enables object lock or replaces its configuration; never removed. InvalidBucketState
+   * unless versioning is (or becomes, in this patch) Enabled, and versioning cannot leave
+   * Enabled on a bucket with object lock. */
+  objectLock?: ObjectLockConfiguration;
 }
 
 /** ACL permissions, as S3 names them. */
@@ -203,6 +241,8 @@ export interface Bucket {
   ownership?: ObjectOwnership;
   publicAccessBlock?: PublicAccessBlock;
   quotaBytes?: number;
+  /** Absent: object lock is not enabled. */
+  objectLock?: ObjectLockConfiguration;
 }
 
 /** Content-Type, Content-Encoding, Cache-Control, …: stored as sent, returned as stored. */
@@ -236,6 +276,10 @@ export interface ObjectVersion {
   acl?: Grant[];
   /** The whole body, when small enough to live in the row. */
   inline?: Uint8Array;
+  /** Object lock: absent when never set (an expired retention is still reported). */
+  retention?: Retention;
+  /** Absent when never set; false once set OFF. */
+  legalHold?: boolean;
 }
 
 /** What a write supplies; the store assigns the S3 version id from the bucket's versioning. */
@@ -244,7 +288,8 @@ export type NewObject = Omit<ObjectVersion, 'lastModified' | 'versionId' | 'isLa
 };
 
 /** An object being completed from an upload: its chunks and size come from the parts; an
- * undefined `acl` takes the one given at CreateMultipartUpload. */
+ * undefined `acl` takes the one given at CreateMultipartUpload. A write that names no
+ * retention in a bucket with a default retention gets that (putObject too). */
 export type CompletedObject = Omit<NewObject, 'chunks' | 'size' | 'inline'>;
 
 export interface WriteResult {
@@ -252,11 +297,24 @@ export interface WriteResult {
   versionId: string;
 }
 
+/** One key (or version of it) to delete. */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+  /** Only while the key's current version is still this one (internal id), else nothing is
+   * done (`unchanged`): lifecycle never expires a version written after it looked. */
+  ifCurrent?: string;
+}
+
 export interface DeleteResult {
   /** The version removed or the delete marker created; absent on an unversioned bucket. */
   versionId?: string;
   /** True when a delete marker was created, or the version removed was one. */
   deleteMarker: boolean;
+  /** Nothing was done: `ifCurrent` no longer held. */
+  unchanged?: true;
+  /** Nothing was done: the version is under object lock (retention or legal hold). */
+  refused?: 'ObjectLocked';
 }
 
 export interface ChunkRef {
@@ -328,6 +386,9 @@ export interface NewUpload {
   checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
   /** The ACL the completed object gets (canned or grant headers at CreateMultipartUpload). */
   acl?: Grant[];
+  /** The object lock the completed object gets. */
+  retention?: Retention;
+  legalHold?: boolean;
 }
 
 export type Upload = NewUpload & { initiated: Date };
@@ -364,6 +425,38 @@ export interface UploadPage {
   isTruncated: boolean;
   nextKeyMarker?: string;
   nextUploadIdMarker?: string;
+}
+
+/**
+ * What lifecycle rules are evaluated on, read in pages by key so a pass reads each row once
+ * and holds one page at a time, whatever the bucket's size. Keys are limited to those under
+ * `prefix`.
+ */
+export interface LifecycleStore {
+  /** Buckets that have lifecycle rules, by name after `after`, at most `limit`. */
+  buckets(after: string, limit: number): Promise<Pick<Bucket, 'name' | 'versioning' | 'lifecycle'>[]>;
+  /** Current versions (delete markers included), in key order after `after`. */
+  currentVersions(bucket: string, prefix: string, after: string | undefined, limit: number): Promise<LifecycleVersion[]>;
+  /** Noncurrent versions, keys in descending order and, within a key, newest first, from
+   * the one before `before` on. */
+  noncurrentVersions(bucket: string, prefix: string, before: LifecycleCursor | undefined, limit: number): Promise<LifecycleVersion[]>;
+  /** Unfinished multipart uploads, by key then upload id, after the cursor. */
+  uploads(bucket: string, prefix: string, after: { key: string; uploadId: string } | undefined, limit: number): Promise<{ key: string; uploadId: string; initiated: Date }[]>;
+}
+
+/** What a rule needs of a version. */
+export type LifecycleVersion = Pick<ObjectVersion, 'key' | 'id' | 'versionId' | 'deleteMarker' | 'size' | 'lastModified' | 'tags'> & {
+  /** Current versions: whether older versions exist (a delete marker without is "expired"). */
+  hasNoncurrent?: boolean;
+  /** Noncurrent versions: their place in the listing, and when the key's current version was
+   * written (when the newest noncurrent one became noncurrent). */
+  cursor?: LifecycleCursor;
+  currentModified?: Date;
+};
+
+export interface LifecycleCursor {
+  key: string;
+  seq: number;
 }
 
 /**
@@ -469,7 +562,9 @@ export type MetadataErrorCode =
   | 'NoSuchVersion'
   | 'NoSuchUpload'
   | 'InvalidPart'
-  | 'MethodNotAllowed';
+  | 'MethodNotAllowed'
+  | 'InvalidBucketState'
+  | 'AccessDenied';
 
 /** A refusal the caller can act on; its code is the S3 error code it maps to. */
 export class MetadataError extends Error {

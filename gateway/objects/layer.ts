@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PayloadAuth } from '../auth';
-import type { Bucket, DeleteResult, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
+import type { Bucket, DeleteOptions, DeleteResult, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
 
 /**
  * The object layer: what S3 handlers call to store, copy, assemble, delete and read objects.
@@ -32,10 +32,11 @@ export interface ObjectLayer {
   /** CompleteMultipartUpload: the parts' chunks become the object's, in one transaction,
    * with the ETag and checksums the handler worked out from them. */
   complete(upload: Upload, parts: Pick<Part, 'partNumber' | 'etag'>[], object: { etag: string; checksums: Record<string, string> }, condition?: WriteCondition): Promise<WriteResult>;
-  /** DeleteObject: removes a version or adds a delete marker (which the key filter learns). */
-  delete(bucket: Bucket, key: string, versionId?: string): Promise<DeleteResult>;
+  /** DeleteObject: removes a version or adds a delete marker (which the key filter learns);
+   * a version under object lock is `refused`. */
+  delete(bucket: Bucket, key: string, versionId?: string, options?: DeleteOptions): Promise<DeleteResult>;
   /** DeleteObjects: each target as `delete` would, in one transaction; results in order. */
-  deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]>;
+  deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[], options?: DeleteOptions): Promise<DeleteResult[]>;
   /** False only when the key certainly has no current version: the filter's answer, no
    * database read. True means "ask the database". */
   mayExist(bucket: string, key: string): Promise<boolean>;
@@ -45,7 +46,7 @@ export interface ObjectLayer {
 
 /** The object a write makes, as the request describes it; the layer adds its data, size,
  * ETag and checksums. */
-export type ObjectSpec = Pick<NewObject, 'bucket' | 'key' | 'owner' | 'acl' | 'headers' | 'userMetadata' | 'tags'>;
+export type ObjectSpec = Pick<NewObject, 'bucket' | 'key' | 'owner' | 'acl' | 'headers' | 'userMetadata' | 'tags' | 'retention' | 'legalHold'>;
 
 /** A request body of declared length (Content-Length or x-amz-decoded-content-length),
  * decoded and checked against everything its headers and payload mode declare. */
@@ -74,6 +75,8 @@ export interface StoredPart {
 /** What a reply to a stored object needs: as a part, plus the S3 version id it got. */
 export interface PutResult extends StoredPart {
   versionId: string;
+  /** Bytes stored (known only at the end of an unsized body). */
+  size: number;
 }
 
 /** What a reply to CopyObject needs: the new version's id and its time. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bucket, DeleteResult, MetadataStore, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
+import type { Bucket, DeleteOptions, DeleteResult, MetadataStore, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
 import type { ChunkStore } from '../../storage-node/chunk-store';
 import type { ChecksumAlgorithm } from '../body/checksums';
 import type { HashPool } from '../body/hash-pool';
@@ -77,7 +77,7 @@ export class StoreObjectLayer implements ObjectLayer {
       { ...object, id: randomUUID(), size: received.size, etag, checksums, inline: received.inline, chunks: received.chunks },
       condition,
     );
-    return { etag, checksums, versionId };
+    return { etag, checksums, versionId, size: received.size };
   }
 
   async copy(object: ObjectSpec, from: ObjectVersion, condition?: WriteCondition): Promise<CopyResult> {
@@ -115,20 +115,20 @@ export class StoreObjectLayer implements ObjectLayer {
       {
         // The version's id is the upload's: a retried Complete finds what the first one made.
         bucket, key, id: upload.uploadId, etag: object.etag, owner: upload.owner, headers: upload.headers, userMetadata: upload.userMetadata,
-        tags: upload.tags, checksums: object.checksums, checksumType: upload.checksumType,
+        tags: upload.tags, checksums: object.checksums, checksumType: upload.checksumType, retention: upload.retention, legalHold: upload.legalHold,
       },
       condition,
     );
   }
 
-  async delete(bucket: Bucket, key: string, versionId?: string): Promise<DeleteResult> {
+  async delete(bucket: Bucket, key: string, versionId?: string, options?: DeleteOptions): Promise<DeleteResult> {
     await this.markerMayFollow(bucket, [{ key, versionId }]);
-    return this.meta.deleteObject(bucket.name, key, versionId);
+    return this.meta.deleteObject(bucket.name, key, versionId, options);
   }
 
-  async deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[]): Promise<DeleteResult[]> {
+  async deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[], options?: DeleteOptions): Promise<DeleteResult[]> {
     await this.markerMayFollow(bucket, targets);
-    return this.meta.deleteObjects(bucket.name, targets);
+    return this.meta.deleteObjects(bucket.name, targets, options);
   }
 
   mayExist(bucket: string, key: string): Promise<boolean> {

@@ -6,6 +6,7 @@ import { createBucketAccess } from './ownership';
 import { isValidBucketName } from './addressing';
 import { isoDate, parseXml, xmlDocument } from '../protocol/xml';
 import { readSmallBody } from './small-body';
+import { single } from '../protocol/headers';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
 export async function createBucket(call: S3Call): Promise<void> {
@@ -22,8 +23,10 @@ export async function createBucket(call: S3Call): Promise<void> {
   }
   const owner = writerOf(caller);
   const { acl, ownership } = await createBucketAccess(call, owner);
+  // Object lock comes with versioning Enabled (the store sets both).
+  const objectLock = single(call.request.headers['x-amz-bucket-object-lock-enabled'])?.toLowerCase() === 'true' ? {} : undefined;
   try {
-    await services.meta.createBucket({ name, owner, region, acl, ownership });
+    await services.meta.createBucket({ name, owner, region, acl, ownership, objectLock });
     await services.buckets.changed(name);
   } catch (e) {
     // AWS's legacy answer in us-east-1, which clients that "make sure" a bucket exists rely

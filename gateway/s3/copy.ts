@@ -11,6 +11,7 @@ import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
 import { isoDate, xmlDocument } from '../protocol/xml';
 import { single } from '../protocol/headers';
+import { writeLock } from './object-lock';
 
 /** S3's limit for one CopyObject; larger copies go through UploadPartCopy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -34,6 +35,8 @@ export async function copyObject(call: BucketCall): Promise<void> {
   const replaced = metadata === 'REPLACE' ? { headers: storedHeaders(headers), userMetadata: userMetadata(headers) } : undefined;
   const tags = tagging === 'REPLACE' ? parseTaggingHeader(single(headers['x-amz-tagging']) ?? '') : undefined;
   const condition = writeCondition(headers);
+  // The copy gets the lock its request asks for, never the source's.
+  const lock = await writeLock(call);
 
   const source = await readCopySource(call);
   const from = source.object;
@@ -52,7 +55,7 @@ export async function copyObject(call: BucketCall): Promise<void> {
   const { versionId, lastModified } = await services.objects.copy(
     {
       bucket, key, owner, acl, tags: tags ?? from.tags,
-      headers: replaced?.headers ?? from.headers, userMetadata: replaced?.userMetadata ?? from.userMetadata,
+      headers: replaced?.headers ?? from.headers, userMetadata: replaced?.userMetadata ?? from.userMetadata, ...lock,
     },
     from,
     condition,

@@ -6,6 +6,7 @@ import { MAX_KEY_BYTES } from './addressing';
 import { readSmallBody } from './small-body';
 import { isVersionId } from './versioning';
 import { xmlDocument } from '../protocol/xml';
+import { governanceBypass, objectLocked } from './object-lock';
 
 const MAX_OBJECTS = 1000;
 /** 1000 keys of 1 KiB, escaped, with their version ids: well under this. */
@@ -39,8 +40,11 @@ export async function deleteObjects(call: BucketCall): Promise<void> {
     else valid.push(i);
   }));
   valid.sort((a, b) => a - b);
+  // One transaction has one bypass: it applies when the caller may bypass on every version named.
+  const versions = valid.map((i) => objects[i]).filter((o) => o.versionId !== undefined);
+  const bypassGovernance = versions.length > 0 && (await governanceBypass(call, versions));
   try {
-    const results = await services.objects.deleteMany(bucket, valid.map((i) => objects[i]));
+    const results = await services.objects.deleteMany(bucket, valid.map((i) => objects[i]), { bypassGovernance });
     valid.forEach((i, n) => (outcomes[i] = deleted(objects[i], results[n])));
   } catch (e) {
     // The batch is one transaction: if it fails, every key in it failed.
@@ -66,6 +70,7 @@ async function mayDelete(call: BucketCall, o: Target): Promise<boolean> {
 }
 
 function deleted(o: Target, r: DeleteResult): Outcome {
+  if (r.refused) return failure(o, 'AccessDenied', objectLocked().message);
   if (o.versionId !== undefined) {
     return { deleted: { Key: o.key, VersionId: o.versionId, ...(r.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: o.versionId } : {}) } };
   }

@@ -13,6 +13,7 @@ import { checkKey } from './addressing';
 import { storedHeaders, userMetadata } from './object-headers';
 import { parseTaggingHeader } from './tagging';
 import { copySourceVersionHeader, parseCopySourceRange, readCopySource } from './copy-source';
+import { writeLock } from './object-lock';
 
 /** How an upload's part checksums make the object's (x-amz-checksum-type). */
 export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
@@ -32,11 +33,13 @@ export async function createMultipartUpload(call: BucketCall): Promise<void> {
   const tagging = single(headers['x-amz-tagging']);
   const tags = tagging === undefined ? {} : parseTaggingHeader(tagging);
   const checksum = uploadChecksum(headers);
+  // Applied to the object the upload becomes.
+  const lock = await writeLock(call);
   const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
   const uploadId = randomUUID();
   await services.meta.createUpload({
     bucket, key, uploadId, owner, acl, headers: storedHeaders(headers), userMetadata: meta, tags,
-    checksumAlgorithm: checksum.algorithm, checksumType: checksum.type,
+    checksumAlgorithm: checksum.algorithm, checksumType: checksum.type, ...lock,
   });
   if (checksum.algorithm && checksum.type) reply.header('x-amz-checksum-algorithm', checksum.algorithm).header('x-amz-checksum-type', checksum.type);
   reply.type('application/xml').send(xmlDocument('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: uploadId }));

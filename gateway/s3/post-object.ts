@@ -11,6 +11,7 @@ import {
 import { checkKey } from './addressing';
 import { S3Error } from '../protocol/errors';
 import { storedHeaders, userMetadata } from './object-headers';
+import { objectLockHeaders } from './object-lock';
 import { parseTaggingHeader } from './tagging';
 import { parseXml } from '../protocol/xml';
 import { xmlList } from '../protocol/xml-fields';
@@ -49,9 +50,10 @@ export async function postObject(call: BucketCall): Promise<void> {
   const headers = fieldHeaders(fields);
   const meta = userMetadata(headers);
   const tags = formTags(fields.get('tagging'));
+  const lock = objectLockHeaders(call.bucket, headers);
   const { etag, versionId, checksums } = await services.objects
     .put(
-      { bucket: target.bucket, key, owner, acl: grants, tags, headers: storedHeaders(headers), userMetadata: meta },
+      { bucket: target.bucket, key, owner, acl: grants, tags, headers: storedHeaders(headers), userMetadata: meta, ...lock },
       { source: formFile(form, range), checksums: checksumFields(headers) },
     )
     .catch(async (e: unknown) => {

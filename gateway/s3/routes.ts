@@ -24,6 +24,9 @@ import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPo
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './public-access-block';
 import { deleteBucketOwnershipControls, getBucketOwnershipControls, putBucketOwnershipControls } from './ownership';
 import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle';
+import {
+  getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
+} from './object-lock';
 import { deleteBucketEncryption, getBucketEncryption, isSseHeader, putBucketEncryption, sseNotImplemented } from './encryption';
 
 type Scope = 'service' | 'bucket' | 'object';
@@ -88,6 +91,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', scope: 'bucket', query: 'lifecycle', action: 'GetBucketLifecycleConfiguration', iam: 's3:GetLifecycleConfiguration', handler: getBucketLifecycle },
   { method: 'PUT', scope: 'bucket', query: 'lifecycle', action: 'PutBucketLifecycleConfiguration', iam: 's3:PutLifecycleConfiguration', handler: putBucketLifecycle },
   { method: 'DELETE', scope: 'bucket', query: 'lifecycle', action: 'DeleteBucketLifecycle', iam: 's3:PutLifecycleConfiguration', handler: deleteBucketLifecycle },
+  { method: 'GET', scope: 'bucket', query: 'object-lock', action: 'GetObjectLockConfiguration', iam: 's3:GetBucketObjectLockConfiguration', handler: getObjectLockConfiguration },
+  { method: 'PUT', scope: 'bucket', query: 'object-lock', action: 'PutObjectLockConfiguration', iam: 's3:PutBucketObjectLockConfiguration', handler: putObjectLockConfiguration },
   { method: 'GET', scope: 'bucket', query: 'encryption', action: 'GetBucketEncryption', iam: 's3:GetEncryptionConfiguration', handler: getBucketEncryption },
   { method: 'PUT', scope: 'bucket', query: 'encryption', action: 'PutBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: putBucketEncryption },
   { method: 'DELETE', scope: 'bucket', query: 'encryption', action: 'DeleteBucketEncryption', iam: 's3:PutEncryptionConfiguration', handler: deleteBucketEncryption },
@@ -106,6 +111,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', scope: 'object', query: 'tagging', action: 'DeleteObjectTagging', iam: 's3:DeleteObjectTagging', versionIam: 's3:DeleteObjectVersionTagging', handler: deleteObjectTagging },
   { method: 'GET', scope: 'object', query: 'acl', action: 'GetObjectAcl', iam: 's3:GetObjectAcl', versionIam: 's3:GetObjectVersionAcl', handler: getObjectAcl },
   { method: 'PUT', scope: 'object', query: 'acl', action: 'PutObjectAcl', iam: 's3:PutObjectAcl', versionIam: 's3:PutObjectVersionAcl', handler: putObjectAcl },
+  { method: 'GET', scope: 'object', query: 'retention', action: 'GetObjectRetention', iam: 's3:GetObjectRetention', handler: getObjectRetention },
+  { method: 'PUT', scope: 'object', query: 'retention', action: 'PutObjectRetention', iam: 's3:PutObjectRetention', handler: putObjectRetention },
+  { method: 'GET', scope: 'object', query: 'legal-hold', action: 'GetObjectLegalHold', iam: 's3:GetObjectLegalHold', handler: getObjectLegalHold },
+  { method: 'PUT', scope: 'object', query: 'legal-hold', action: 'PutObjectLegalHold', iam: 's3:PutObjectLegalHold', handler: putObjectLegalHold },
   { method: 'GET', scope: 'object', query: 'attributes', action: 'GetObjectAttributes', iam: 's3:GetObjectAttributes', versionIam: 's3:GetObjectVersionAttributes', handler: getObjectAttributes },
   { method: 'GET', scope: 'object', query: 'uploadId', action: 'ListParts', iam: 's3:ListMultipartUploadParts', handler: listParts },
   { method: 'PUT', scope: 'object', query: 'uploadId', header: 'x-amz-copy-source', action: 'UploadPartCopy', iam: 's3:PutObject', handler: uploadPartCopy },

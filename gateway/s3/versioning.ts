@@ -20,7 +20,15 @@ const VERSIONING_BODY_LIMIT = 16 * 1024;
 export async function putBucketVersioning(call: S3Call): Promise<void> {
   const { services, target, reply } = call;
   const versioning = parseVersioningConfiguration(await readSmallBody(call, { limit: VERSIONING_BODY_LIMIT, checked: true }));
-  await services.buckets.update(target.bucket, { versioning });
+  try {
+    await services.buckets.update(target.bucket, { versioning });
+  } catch (e) {
+    // The store keeps versioning Enabled on a bucket with object lock.
+    if (e instanceof MetadataError && e.code === 'InvalidBucketState') {
+      throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+    }
+    throw e;
+  }
   reply.send();
 }
 

@@ -109,7 +109,7 @@ describe('errors are S3 XML with S3 status codes', () => {
   test('NotImplemented: a feature not built is 501, never a wrong success', async () => {
     const a = await signed('GET', `/${bucket}`, { query: { replication: '' } });
     expect([a.status, code(a)]).toEqual([501, 'NotImplemented']);
-    const b = await signed('PUT', `/${bucket}/k`, { query: { retention: '' }, body: 'x' });
+    const b = await signed('PUT', `/${bucket}/k`, { query: { restore: '' }, body: 'x' });
     expect([b.status, code(b)]).toEqual([501, 'NotImplemented']);
     expect(await exists('k')).toBe(false);
   });
