@@ -35,15 +35,18 @@
  *    20-statement bucket policy against the same GET by root (target ≤ 1.10× its CPU per
  *    request); STS AssumeRoleWithWebIdentity against an OpenID provider in this process (JWKS
  *    cached): calls/s and CPU per call against the root GET.
+ * 9. Lifecycle on a fresh server (bench/lifecycle.ts): one pass over 1 M objects of which 10 %
+ *    are due, against a ListObjectsV2 walk of the same bucket; rows read per expired object,
+ *    and the tree's PSS before and at its peak during the pass.
  *
- * 9. `--cluster` (not in the default run): the storage-node tier, R=3 against R=1, repair after a
+ * 10. `--cluster` (not in the default run): the storage-node tier, R=3 against R=1, repair after a
  *    node is lost, and a node's memory (bench/cluster.ts).
  *
  * Every ratio is against a baseline measured in the same run (the machine is shared and
  * noisy). Targets are reported, never asserted: the exit code is 0 unless something failed.
- * About 7–9 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
+ * About 8–10 minutes on 2 cores (the 100 k PUTs take 3–5 of them). `--quick`: smaller
  * everything, ~2 minutes (a smoke run). `--only=a,b`: just those phases (stream, requests,
- * multipart, memory, signed, gateways, cli, stages, iam). Every process the bench starts is
+ * multipart, memory, signed, gateways, cli, stages, iam, lifecycle). Every process the bench starts is
  * stopped, on failure and on Ctrl-C too.
  */
 import os from 'node:os';
@@ -69,6 +72,7 @@ import { reportSigned, signedPayload, type SignedResult } from './signed';
 import { measureStages, type StageResults } from './stages';
 import { clusterPhase, reportCluster, type ClusterResult, type ClusterSizes } from './cluster';
 import { iamPhase, reportIam, type IamResult, type IamSizes } from './iam';
+import { lifecyclePhase, reportLifecycle, type LifecycleResult } from './lifecycle';
 
 const ROOT = { accessKeyId: 'RFSBENCHROOTKEY00001', secretKey: 'rfs-bench-secret-key-000000000000000000' };
 const BUCKET = 'bench';
@@ -78,7 +82,7 @@ const WARMUP_BYTES = 32 * MiB;
 const CONCURRENCY = 16;
 /** The server's defaults (RFS_WRITE_CONCURRENCY, RFS_READ_AHEAD, RFS_HASH_THREADS). */
 const DEFAULTS = loadConfig({});
-const PHASES = ['stream', 'requests', 'multipart', 'memory', 'signed', 'gateways', 'cli', 'stages', 'iam', 'cluster'] as const;
+const PHASES = ['stream', 'requests', 'multipart', 'memory', 'signed', 'gateways', 'cli', 'stages', 'iam', 'lifecycle', 'cluster'] as const;
 /** What a plain `npm run bench` runs; the cluster phase runs with `--cluster` (or `--only=cluster`). */
 const DEFAULT_PHASES = PHASES.filter((p) => p !== 'cluster');
 type Phase = (typeof PHASES)[number];
@@ -104,6 +108,8 @@ interface Sizes {
   cluster: ClusterSizes;
   /** 4 KiB GETs as root and as a user, STS calls. */
   iam: IamSizes;
+  /** Objects in the bucket a lifecycle pass runs over (a tenth of them due). */
+  lifecycleObjects: number;
 }
 
 const FULL: Sizes = {
@@ -111,12 +117,14 @@ const FULL: Sizes = {
   listSmallKeys: 10_000, listLargeKeys: 1_000_000, listPages: 40, bigPutBytes: 2 * GiB, signedBytes: 256 * MiB, signedRounds: 3, gatewayOps: 2000, manyPuts: 100_000,
   cluster: { objectBytes: 256 * MiB, smallOps: 2000, repairBytes: 10 * GiB, nodeUploadBytes: 2 * GiB },
   iam: { gets: 20_000, stsCalls: 5000 },
+  lifecycleObjects: 1_000_000,
 };
 const QUICK: Sizes = {
   objectBytes: 128 * MiB, completeParts: 1000, cliBytes: 256 * MiB, smallOps: 1000, stageBytes: 128 * MiB, logBytes: 32 * MiB, reps: 2,
   listSmallKeys: 10_000, listLargeKeys: 100_000, listPages: 20, bigPutBytes: 256 * MiB, signedBytes: 64 * MiB, signedRounds: 2, gatewayOps: 500, manyPuts: 1000,
   cluster: { objectBytes: 64 * MiB, smallOps: 500, repairBytes: 512 * MiB, nodeUploadBytes: 256 * MiB },
   iam: { gets: 3000, stsCalls: 1000 },
+  lifecycleObjects: 100_000,
 };
 
 // ---------- the stream phase ----------
@@ -234,6 +242,7 @@ interface Results {
   gateways?: GatewaysResult | string;
   cluster?: ClusterResult;
   iam?: IamResult;
+  lifecycle?: LifecycleResult;
   stages?: StageResults;
   memory?: MemoryLog;
   serverLog: string[];
@@ -354,6 +363,10 @@ async function main(): Promise<void> {
     say('\nIAM: policy evaluation and STS (a fresh server, an OpenID provider in this process)');
     r.iam = await iamPhase(ROOT, sizes.iam, CONCURRENCY, progress);
   }
+  if (phases.has('lifecycle')) {
+    say(`\nlifecycle: one pass over ${fmtInt(sizes.lifecycleObjects)} objects (a fresh server)`);
+    r.lifecycle = await lifecyclePhase(ROOT, sizes.lifecycleObjects, progress);
+  }
   if (phases.has('cluster')) {
     say('\nstorage-node tier (storage nodes and a gateway as child processes, on the machine PostgreSQL)');
     r.cluster = await clusterPhase(ROOT, process.env.RFS_BENCH_PG_URL || DEFAULT_ADMIN_URL, sizes.cluster, progress);
@@ -389,6 +402,7 @@ async function main(): Promise<void> {
   if (r.streams) reportStreams(r.streams, cores);
   if (r.requests) reportRequests(r.requests, cores);
   if (r.iam) reportIam(r.iam, cores);
+  if (r.lifecycle) reportLifecycle(r.lifecycle);
   if (r.listing) reportListing(r.listing);
   if (r.memory) reportMemory(r.memory);
   if (r.signed) reportSigned(r.signed);

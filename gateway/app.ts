@@ -13,6 +13,7 @@ import { OidcVerifier } from './sts/oidc';
 import { QuotaGuard } from './objects/quota';
 import { GarbageCollector } from './objects/gc';
 import { UploadExpiry } from './objects/upload-expiry';
+import { LifecycleRunner } from './objects/lifecycle';
 import { StoreObjectLayer } from './objects/store-layer';
 import { openStores, type Stores } from './stores';
 import { HashPool } from './body/hash-pool';
@@ -31,6 +32,7 @@ export interface Rfs {
   root: RootCredentials;
   services: Services;
   gc: GarbageCollector;
+  lifecycle: LifecycleRunner;
   /** With storage nodes: the job that keeps every chunk at R copies. */
   repair?: RepairJob;
   objects: StoreObjectLayer;
@@ -77,6 +79,9 @@ export async function startRfs(config: Config): Promise<Rfs> {
     };
     const app = buildServer(services, log);
     const gc = new GarbageCollector(meta, () => opened.chunkStores(), config.gcGraceMs, log, config.gcMbps);
+    const lifecycle = new LifecycleRunner(meta, {
+      dayMs: config.lifecycleDayMs, intervalMs: config.lifecycleIntervalMs, rowsPerSecond: config.lifecycleRowsPerSecond,
+    }, log);
     const cluster = stores.cluster;
     const repair = cluster && new RepairJob(meta, cluster.membership, cluster.store, {
       mbps: config.repairMbps, rebalanceIntervalMs: config.rebalanceIntervalMs, extraCopyIdleMs: Math.min(config.gcGraceMs, 60_000), log,
@@ -84,7 +89,7 @@ export async function startRfs(config: Config): Promise<Rfs> {
     const chunkFilter = cluster?.chunkFilter && new ChunkFilterUpkeep(cluster.chunkFilter, cluster.membership, log);
     metrics.replicas.set(cluster ? config.replicas : 1);
     registerAdmin(app, {
-      services, bus: stores.bus, gc, cluster: cluster && repair && { ...cluster, repair },
+      services, bus: stores.bus, gc, lifecycle, cluster: cluster && repair && { ...cluster, repair },
       authorizeAdmin: adminAuthorizer(services), rootOwner: ROOT_OWNER,
     });
     const expiry = new UploadExpiry(meta, config.multipartMaxAgeMs, log);
@@ -96,18 +101,20 @@ export async function startRfs(config: Config): Promise<Rfs> {
     objects.startFilterUpkeep(config.filterRebuildMs);
     gc.start(config.gcIntervalMs);
     expiry.start(config.multipartSweepMs);
+    lifecycle.start(config.lifecycleIntervalMs);
     repair?.start(config.repairIntervalMs, true);
     if (chunkFilter) {
       opened.whenChunkFilterStale(() => chunkFilter.runOnce());
       chunkFilter.start(config.filterRebuildMs, true);
     }
     return {
-      app, url, root, services, gc, repair, objects, stores: opened,
+      app, url, root, services, gc, lifecycle, repair, objects, stores: opened,
       async close() {
         await chunkFilter?.stop();
         await repair?.stop();
         await objects.stop();
         await expiry.stop();
+        await lifecycle.stop();
         await gc.stop();
         await app.close(); // in-flight requests finish first
         await hashes.close();

@@ -63,6 +63,12 @@ export interface Config {
   multipartMaxAgeMs: number;
   /** How often uploads older than multipartMaxAgeMs are looked for. */
   multipartSweepMs: number;
+  /** A day, as lifecycle rules count them (86,400 s; seconds in tests, to watch a rule fire). */
+  lifecycleDayMs: number;
+  /** How often lifecycle rules are run. */
+  lifecycleIntervalMs: number;
+  /** Metadata rows a lifecycle pass reads per second at most (0: unthrottled). */
+  lifecycleRowsPerSecond: number;
   /** Every part but the last must be at least this big (S3: 5 MiB; lower only for benchmarks). */
   multipartMinPartBytes: number;
   /** Seals stored secrets and STS session tokens (32 bytes, base64 or hex). Unset: a key
@@ -140,6 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     multipartMaxAgeMs: int('RFS_MULTIPART_MAX_AGE_SECONDS', 7 * 24 * 3600) * 1000,
     multipartSweepMs: int('RFS_MULTIPART_SWEEP_SECONDS', 3600) * 1000,
     multipartMinPartBytes: int('RFS_MULTIPART_MIN_PART_BYTES', 5 * 1024 * 1024),
+    lifecycleDayMs: Math.max(int('RFS_LIFECYCLE_DAY_SECONDS', 86_400), 0.001) * 1000,
+    lifecycleIntervalMs: int('RFS_LIFECYCLE_INTERVAL_SECONDS', 3600) * 1000,
+    lifecycleRowsPerSecond: int('RFS_LIFECYCLE_ROWS_PER_SECOND', 10_000),
     masterKey: env.RFS_MASTER_KEY || undefined,
     oidc: env.RFS_OIDC_ISSUER
       ? { issuer: env.RFS_OIDC_ISSUER, audience: env.RFS_OIDC_AUDIENCE || undefined, rolesClaim: env.RFS_OIDC_ROLES_CLAIM || 'realm_access.roles' }

@@ -26,6 +26,13 @@ export const metrics = {
   repairCopiedBytes: new Counter({ name: 'rfs_repair_copied_bytes_total', help: 'Bytes copied by repair and rebalance', registers: [registry] }),
   rebalanceDeletedChunks: new Counter({ name: 'rfs_rebalance_deleted_chunks_total', help: 'Extra replicas deleted once R good copies existed on their placement targets', registers: [registry] }),
   gcScannedChunks: new Counter({ name: 'rfs_gc_scanned_chunks_total', help: 'Chunks looked at by garbage collection', registers: [registry] }),
+  lifecycleRows: new Counter({ name: 'rfs_lifecycle_rows_scanned_total', help: 'Metadata rows (versions, uploads) read by lifecycle passes', registers: [registry] }),
+  lifecycleActions: new Counter({
+    name: 'rfs_lifecycle_actions_total',
+    help: 'What lifecycle rules did: expire (current version), noncurrent, delete_marker, abort_upload; locked: a version object lock kept',
+    labelNames: ['action'],
+    registers: [registry],
+  }),
   jobRunning: new Gauge({ name: 'rfs_job_running', help: 'Whether this process is running the cluster job now', labelNames: ['task'], registers: [registry] }),
   nodes: new Gauge({ name: 'rfs_nodes', help: 'Storage nodes by state, as this gateway sees them', labelNames: ['state'], registers: [registry] }),
   objectsBytes: new Gauge({ name: 'rfs_objects_bytes', help: 'Bytes of every object version stored, before dedup and compression (set by each GC pass)', registers: [registry] }),

@@ -9,8 +9,8 @@ const LEASE_SECONDS = 30;
 export interface JobRun {
   /** Publishes progress for the admin status; throws if the lease was lost meanwhile. */
   progress(state: Record<string, unknown>): void;
-  /** Waits as long as `bytes` take at the job's rate. */
-  pace(bytes: number): Promise<void>;
+  /** Waits as long as `units` (bytes, or rows) take at the job's rate. */
+  pace(units: number): Promise<void>;
 }
 
 export class LeaseLostError extends Error {
@@ -24,7 +24,7 @@ export class LeaseLostError extends Error {
  * A cluster job that runs in one place at a time, whichever gateway or node starts it: a run
  * first takes the job's lease row (metadata/cluster-store.ts) and renews it while it works;
  * another process asking meanwhile finds the lease held and skips its run. Work is paced to
- * `mbps` MB/s (0: unthrottled).
+ * `perSecond` units a second (bytes for GC and repair, rows for lifecycle; 0: unthrottled).
  */
 export class ClusterJob {
   private readonly holder = randomUUID();
@@ -32,7 +32,7 @@ export class ClusterJob {
   constructor(
     private readonly cluster: ClusterStore,
     readonly name: string,
-    private readonly mbps: number,
+    private readonly perSecond: number,
     /** Told when a run starts and ends here (a metric). */
     private readonly onRunning?: (running: boolean) => void,
   ) {}
@@ -51,7 +51,7 @@ export class ClusterJob {
       void this.cluster.reportProgress(this.name, this.holder, latest).catch(() => undefined);
     }, (LEASE_SECONDS * 1000) / 3);
     renew.unref();
-    const bucket = new TokenBucket(this.mbps * 1_000_000);
+    const bucket = new TokenBucket(this.perSecond);
     this.onRunning?.(true);
     try {
       return await work({
@@ -63,7 +63,7 @@ export class ClusterJob {
             void this.cluster.reportProgress(this.name, this.holder, state).catch(() => undefined);
           }
         },
-        pace: (bytes) => bucket.take(bytes),
+        pace: (units) => bucket.take(units),
       });
     } finally {
       clearInterval(renew);
@@ -74,7 +74,7 @@ export class ClusterJob {
   }
 }
 
-/** A rate limit in bytes per second, with one second of burst. */
+/** A rate limit in units per second, with one second of burst. */
 export class TokenBucket {
   private tokens: number;
   private last = Date.now();

@@ -13,7 +13,7 @@ function state(job: JobView): string {
 export function registerJobCommands(program: Command): void {
   const job = program
     .command('job')
-    .description('see and start the background jobs: gc, repair, rebalance, scrub')
+    .description('see and start the background jobs: gc, repair, rebalance, lifecycle, scrub')
     .addHelpText(
       'after',
       `
@@ -21,6 +21,7 @@ Jobs run in one place at a time across the cluster (a lease in the metadata data
   gc         deletes chunks no object references any more (after a grace period)
   repair     copies chunks that lack a replica back to R copies (storage nodes only)
   rebalance  walks every node and moves chunks to where placement puts them (storage nodes only)
+  lifecycle  runs every bucket's lifecycle rules (expiry, noncurrent versions, stale uploads)
   scrub      each storage node re-reads its own disk on its own schedule; shown in the list,
              not started from here
 "rfs job start" returns at once; with --wait it shows the run's progress on stderr (a live
@@ -49,8 +50,8 @@ Examples:
 
   job
     .command('start')
-    .description('start a job now (gc, repair or rebalance)')
-    .argument('<name>', 'gc, repair or rebalance')
+    .description('start a job now (gc, repair, rebalance or lifecycle)')
+    .argument('<name>', 'gc, repair, rebalance or lifecycle')
     .option('-w, --wait', 'wait until the run ends, showing its progress on stderr')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (the job goes on)')
     .action(async (name: string, opts: { wait?: boolean; timeout?: string }, cmd: Command) => {

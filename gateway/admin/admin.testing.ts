@@ -32,6 +32,7 @@ export async function startAdminServer(rfs: Rfs): Promise<AdminServer> {
     services: rfs.services,
     bus: rfs.stores.bus,
     gc: rfs.gc,
+    lifecycle: rfs.lifecycle,
     cluster: rfs.stores.cluster && rfs.repair && { ...rfs.stores.cluster, repair: rfs.repair },
     authorizeAdmin: adminAuthorizer(rfs.services),
     rootOwner: ROOT_OWNER,

@@ -5,6 +5,7 @@ import type { Membership } from '../cluster/membership';
 import type { ReplicatedChunkStore } from '../cluster/replicated-store';
 import type { RepairJob } from '../cluster/repair';
 import type { GarbageCollector } from '../objects/gc';
+import type { LifecycleRunner } from '../objects/lifecycle';
 import type { ChangeBus } from '../../metadata/change-bus';
 import { notFound, sendAdminError } from './http';
 import { registerUserRoutes } from './users';
@@ -25,6 +26,7 @@ export interface AdminDeps {
   services: Services;
   bus: ChangeBus;
   gc: GarbageCollector;
+  lifecycle: LifecycleRunner;
   /** With storage nodes: membership, the replicated store and the repair job. */
   cluster?: { membership: Membership; store: ReplicatedChunkStore; repair: RepairJob };
   /** Who the caller is, if an administrator (a SigV4 admin key, or an OIDC bearer token with

@@ -21,16 +21,16 @@ export function jobView(job: JobRecord) {
 }
 
 /** Jobs an administrator may start, and the lease row each one's progress shows in. */
-const STARTABLE = { gc: 'gc', repair: 'repair', rebalance: 'repair' } as const;
+const STARTABLE = { gc: 'gc', repair: 'repair', rebalance: 'repair', lifecycle: 'lifecycle' } as const;
 
 /**
- *   GET  /jobs        every job's lease row: gc, repair, scrub:<node>, with its progress
- *   POST /jobs/:name  starts gc, repair or rebalance here and answers at once (202) with
+ *   GET  /jobs        every job's lease row: gc, repair, lifecycle, scrub:<node>, with its progress
+ *   POST /jobs/:name  starts gc, repair, rebalance or lifecycle here and answers at once (202) with
  *                     `since`, this gateway's clock: the run is over when its lease row's
  *                     `progress.finished` is at or after it. A run already under way (here
  *                     or, under the lease, elsewhere) is the one that ends that wait.
  */
-export function registerJobRoutes(admin: FastifyInstance, deps: Pick<AdminDeps, 'services' | 'gc' | 'cluster'>): void {
+export function registerJobRoutes(admin: FastifyInstance, deps: Pick<AdminDeps, 'services' | 'gc' | 'lifecycle' | 'cluster'>): void {
   const meta = deps.services.meta.cluster;
 
   admin.get('/jobs', async () => ({ jobs: (await meta.jobs()).map(jobView) }));
@@ -41,6 +41,7 @@ export function registerJobRoutes(admin: FastifyInstance, deps: Pick<AdminDeps, 
     const since = new Date().toISOString();
     let run: () => Promise<unknown>;
     if (name === 'gc') run = () => deps.gc.runOnce();
+    else if (name === 'lifecycle') run = () => deps.lifecycle.runNow();
     else if (name === 'repair' || name === 'rebalance') {
       const repair = deps.cluster?.repair;
       if (!repair) throw badRequest('InvalidRequest', `${name} moves chunks between storage nodes; this gateway keeps chunks in its own directory, so there is nothing to ${name}`);
@@ -48,10 +49,8 @@ export function registerJobRoutes(admin: FastifyInstance, deps: Pick<AdminDeps, 
       run = () => repair.runOnce();
     } else if (name === 'scrub' || name.startsWith('scrub:')) {
       throw badRequest('InvalidRequest', 'scrub runs on each storage node on its own schedule (RFS_SCRUB_MBPS, RFS_SCRUB_INTERVAL_SECONDS on the node); it cannot be started from the gateway. Its progress shows in `rfs job list`.');
-    } else if (name === 'lifecycle') {
-      throw badRequest('NotImplemented', 'lifecycle is not available yet: lifecycle rules are a later issue');
     } else {
-      throw notFound('NoSuchJob', `no job ${name}; jobs that can be started: gc, repair, rebalance`);
+      throw notFound('NoSuchJob', `no job ${name}; jobs that can be started: gc, repair, rebalance, lifecycle`);
     }
     // The run goes on after the answer; its outcome shows in GET /jobs and the log.
     void run().catch((err: unknown) => request.log.error({ err, job: name }, 'admin-started job failed'));

@@ -64,7 +64,7 @@ export class RepairJob extends Periodic<RepairReport | undefined> {
     private readonly opts: RepairOptions,
   ) {
     super('repair', opts.log);
-    this.job = new ClusterJob(meta.cluster, 'repair', opts.mbps, (on) => metrics.jobRunning.set({ task: 'repair' }, on ? 1 : 0));
+    this.job = new ClusterJob(meta.cluster, 'repair', opts.mbps * 1_000_000, (on) => metrics.jobRunning.set({ task: 'repair' }, on ? 1 : 0));
     membership.onChange(() => {
       this.rebalanceWanted = true;
       this.generation++;

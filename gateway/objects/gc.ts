@@ -32,7 +32,7 @@ export class GarbageCollector extends Periodic<GcReport | undefined> {
     mbps = 0,
   ) {
     super('garbage collection', log);
-    this.job = new ClusterJob(meta.cluster, 'gc', mbps, (on) => metrics.jobRunning.set({ task: 'gc' }, on ? 1 : 0));
+    this.job = new ClusterJob(meta.cluster, 'gc', mbps * 1_000_000, (on) => metrics.jobRunning.set({ task: 'gc' }, on ? 1 : 0));
   }
 
   /** One pass over every store's inventory; undefined if another process is running one. */

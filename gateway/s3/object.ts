@@ -9,6 +9,8 @@ import { objectResponseHeaders, storedHeaders, userMetadata } from './object-hea
 import type { Bucket, MetadataStore, ObjectVersion } from '../../metadata/store';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseTaggingHeader } from './tagging';
+import { governanceBypass, objectLocked, writeLock } from './object-lock';
+import { expirationHeader } from '../objects/lifecycle-rules';
 
 /** S3's limit for a single PUT; larger objects go through multipart upload. */
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -25,13 +27,14 @@ export async function putObject(call: BucketCall): Promise<void> {
   const tagging = headers['x-amz-tagging'];
   const tags = typeof tagging === 'string' ? parseTaggingHeader(tagging) : {};
   const condition = writeCondition(headers);
+  const lock = await writeLock(call, { integrity: true });
   const { owner, acl } = await newObjectAcl(call, call.bucket, writerOf(caller));
   // A chunked body's length shows only at its end; a bucket with a quota needs it up front.
   const unsized = headers['content-length'] === undefined && headers['x-amz-decoded-content-length'] === undefined;
   if (unsized && call.bucket.quotaBytes != null) throw new S3Error('MissingContentLength');
   await services.quota.check(call.bucket, declared);
-  const { etag, versionId, checksums } = await services.objects.put(
-    { bucket, key, owner, acl, tags, headers: storedHeaders(headers), userMetadata: meta },
+  const { etag, versionId, checksums, size } = await services.objects.put(
+    { bucket, key, owner, acl, tags, headers: storedHeaders(headers), userMetadata: meta, ...lock },
     { source: request.raw, headers, payload, maxUnsized: MAX_PUT_BYTES },
     condition,
   );
@@ -40,6 +43,7 @@ export async function putObject(call: BucketCall): Promise<void> {
   // PutObject reference's "versioning suspended" example has no x-amz-version-id).
   if (versionId !== 'null') reply.header('x-amz-version-id', versionId);
   for (const [alg, value] of Object.entries(checksums)) reply.header(`x-amz-checksum-${alg.toLowerCase()}`, value);
+  reply.headers(expirationHeader(call.bucket.lifecycle, { key, size, tags, lastModified: new Date() }, services.config.lifecycleDayMs));
   reply.send();
 }
 
@@ -81,6 +85,7 @@ async function describeObject(call: BucketCall): Promise<{ object: ObjectVersion
   const sel = partNumber !== undefined ? await selectPart(services.meta, object, partNumber) : selectRange(range, object.size);
   const headers = objectResponseHeaders(object, target.query, sel.whole && request.headers['x-amz-checksum-mode'] === 'ENABLED');
   reply.headers(headers).headers(versionIdHeader(bucket, object.versionId)).header('content-length', String(sel.end - sel.start + 1));
+  if (object.isLatest) reply.headers(expirationHeader(bucket.lifecycle, object, services.config.lifecycleDayMs));
   if (sel.partsCount !== undefined) reply.header('x-amz-mp-parts-count', String(sel.partsCount));
   if (sel.partial) reply.code(206).header('content-range', `bytes ${sel.start}-${sel.end}/${object.size}`);
   return { object, start: sel.start, end: sel.end };
@@ -116,12 +121,15 @@ function parsePartNumber(q: URLSearchParams): number | undefined {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
  * Deleting a key or a version that does not exist succeeds, as on S3. The answer names the
- * version removed or the delete marker created. */
-export async function deleteObject({ bucket, services, target, reply }: BucketCall): Promise<void> {
+ * version removed or the delete marker created. A version under object lock stays (403). */
+export async function deleteObject(call: BucketCall): Promise<void> {
+  const { bucket, services, target, reply } = call;
   const { key } = target;
   checkKey(key);
   const versionId = parseVersionId(target.query);
-  const result = await services.objects.delete(bucket, key, versionId);
+  const bypassGovernance = versionId !== undefined && (await governanceBypass(call, [{ key, versionId }]));
+  const result = await services.objects.delete(bucket, key, versionId, { bypassGovernance });
+  if (result.refused) throw objectLocked();
   const named = result.versionId ?? versionId;
   if (named !== undefined) reply.header('x-amz-version-id', named);
   if (result.deleteMarker) reply.header('x-amz-delete-marker', 'true');
