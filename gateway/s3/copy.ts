@@ -12,6 +12,7 @@ import { parseTaggingHeader } from './tagging';
 import { isoDate, xmlDocument } from '../protocol/xml';
 import { single } from '../protocol/headers';
 import { writeLock } from './object-lock';
+import { expirationHeader } from '../objects/lifecycle-rules';
 
 /** S3's limit for one CopyObject; larger copies go through UploadPartCopy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -60,8 +61,9 @@ export async function copyObject(call: BucketCall): Promise<void> {
     from,
     condition,
   );
+  const expiration = expirationHeader(call.bucket.lifecycle, { key, size: from.size, tags: tags ?? from.tags, lastModified }, services.config.lifecycleDayMs);
   reply
-    .headers({ ...copySourceVersionHeader(source), ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}) })
+    .headers({ ...copySourceVersionHeader(source), ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}), ...expiration })
     .type('application/xml')
     .send(xmlDocument('CopyObjectResult', copyResult(from, lastModified)));
 }

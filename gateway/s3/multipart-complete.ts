@@ -11,6 +11,7 @@ import { parseEtagList, writeCondition } from './conditions';
 import { readSmallBody } from './small-body';
 import { checksumElements, checksumTypeOf, openUpload, UUID } from './multipart';
 import { xmlList } from '../protocol/xml-fields';
+import { expirationHeader } from '../objects/lifecycle-rules';
 
 /** A CompleteMultipartUpload body of 10,000 parts, each with a SHA-256, is about 2 MiB. */
 const MAX_COMPLETE_BODY_BYTES = 8 * 1024 * 1024;
@@ -27,11 +28,12 @@ export async function completeMultipartUpload(call: BucketCall): Promise<void> {
   const parts = await matchParts(services, upload, requested);
   const checksums = await objectChecksums(upload, parts, expected);
   checkObjectSize(request.headers, parts);
-  await services.quota.checkComplete(call.bucket, parts.reduce((sum, p) => sum + p.size, 0));
+  const size = parts.reduce((sum, p) => sum + p.size, 0);
+  await services.quota.checkComplete(call.bucket, size);
   const etag = multipartEtag(parts);
   const condition = writeCondition(request.headers);
   const { versionId } = await services.objects.complete(upload, parts, { etag, checksums }, condition);
-  sendResult(call, { versionId, etag, checksums, checksumType: upload.checksumType });
+  sendResult(call, { versionId, etag, checksums, checksumType: upload.checksumType, size, tags: upload.tags, lastModified: new Date() });
 }
 
 /** A Complete retried after the first one succeeded (SDKs, s3a and rclone retry after a
@@ -47,9 +49,12 @@ async function retried(call: BucketCall, e: unknown): Promise<undefined> {
   return undefined;
 }
 
-function sendResult(call: BucketCall, done: Pick<ObjectVersion, 'versionId' | 'etag' | 'checksums' | 'checksumType'>): void {
-  const { target, request, reply } = call;
+type Completed = Pick<ObjectVersion, 'versionId' | 'etag' | 'checksums' | 'checksumType' | 'size' | 'tags' | 'lastModified'>;
+
+function sendResult(call: BucketCall, done: Completed): void {
+  const { target, request, reply, services } = call;
   if (done.versionId !== 'null') reply.header('x-amz-version-id', done.versionId);
+  reply.headers(expirationHeader(call.bucket.lifecycle, { ...done, key: target.key }, services.config.lifecycleDayMs));
   reply.type('application/xml').send(
     xmlDocument('CompleteMultipartUploadResult', {
       Location: `${request.protocol}://${request.headers.host ?? ''}${target.rawPath}`,

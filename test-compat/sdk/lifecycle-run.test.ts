@@ -1,5 +1,6 @@
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
@@ -105,7 +106,14 @@ test('LifecycleRun_date: a Date rule expires what it takes once the date has pas
     { ID: 'future', Status: 'Enabled', Filter: { Prefix: 'new/' }, Expiration: { Date: new Date('2099-01-01T00:00:00Z') } },
   ]);
   const written = await put('lc-date', 'new/a', 'a');
-  expect(written.Expiration).toBe('expiry-date="Thu, 01 Jan 2099 00:00:00 GMT", rule-id="future"');
+  const promised = 'expiry-date="Thu, 01 Jan 2099 00:00:00 GMT", rule-id="future"';
+  expect(written.Expiration).toBe(promised);
+  // CopyObject and CompleteMultipartUpload answer it too, as S3 does.
+  expect((await s3.send(new CopyObjectCommand({ Bucket: 'lc-date', Key: 'new/copy', CopySource: 'lc-date/new/a' }))).Expiration).toBe(promised);
+  const UploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket: 'lc-date', Key: 'new/mpu' }))).UploadId!;
+  const ETag = (await s3.send(new UploadPartCommand({ Bucket: 'lc-date', Key: 'new/mpu', UploadId, PartNumber: 1, Body: 'one part' }))).ETag;
+  const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'lc-date', Key: 'new/mpu', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+  expect(completed.Expiration).toBe(promised);
   await put('lc-date', 'old/a', 'a');
   await rfs().lifecycle.runNow();
   expect([await exists('lc-date', 'old/a'), await exists('lc-date', 'new/a')]).toEqual([false, true]);
