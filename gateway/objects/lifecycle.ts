@@ -34,6 +34,15 @@ export interface LifecycleReport {
 
 type RuledBucket = Pick<Bucket, 'name' | 'versioning'> & { rules: LifecycleRule[] };
 
+/** rfs_lifecycle_actions_total's `action` label → the report's count of it. */
+const REPORTED = {
+  expire: 'expired',
+  noncurrent: 'noncurrentExpired',
+  delete_marker: 'deleteMarkersRemoved',
+  abort_upload: 'uploadsAborted',
+  locked: 'locked',
+} as const satisfies Record<string, keyof LifecycleReport>;
+
 /**
  * Runs every bucket's lifecycle rules: a pass pages through each bucket's current versions,
  * noncurrent versions and unfinished uploads, once each, and removes what the rules say is
@@ -129,8 +138,8 @@ class BucketPass {
         }
       }
       const done = await this.remove(targets);
-      this.report.expired += done.filter((t) => t.versionId === undefined).length;
-      this.report.deleteMarkersRemoved += done.filter((t) => t.versionId !== undefined).length;
+      this.count('expire', done.filter((t) => t.ifCurrent).length);
+      this.count('delete_marker', done.filter((t) => !t.ifCurrent).length);
       if (page.length < PAGE) return;
       after = page[page.length - 1].key;
     }
@@ -151,7 +160,7 @@ class BucketPass {
         newer.count++;
         newer.modified = v.lastModified;
       }
-      this.report.noncurrentExpired += (await this.remove(targets)).length;
+      this.count('noncurrent', (await this.remove(targets)).length);
       if (page.length < PAGE) return;
       before = page[page.length - 1].cursor;
     }
@@ -169,10 +178,7 @@ class BucketPass {
           (r) => r.abortIncompleteMultipartUploadDays !== undefined && u.key.startsWith(r.filter.prefix ?? '') &&
             dueAt(u.initiated, r.abortIncompleteMultipartUploadDays, this.dayMs) <= this.now,
         );
-        if (due && (await this.abort(u.key, u.uploadId))) {
-          this.report.uploadsAborted++;
-          metrics.lifecycleActions.inc({ action: 'abort_upload' });
-        }
+        if (due && (await this.abort(u.key, u.uploadId))) this.count('abort_upload', 1);
       }
       if (page.length < PAGE) return;
       after = page[page.length - 1];
@@ -188,18 +194,18 @@ class BucketPass {
   }
 
   /** Deletes the targets in one transaction; resolves with those removed (not changed
-   * meanwhile, not locked). */
+   * meanwhile, not under object lock). */
   private async remove(targets: DeleteTarget[]): Promise<DeleteTarget[]> {
     if (targets.length === 0) return [];
     const results = await this.meta.deleteObjects(this.bucket.name, targets);
-    const done = targets.filter((t, i) => !results[i].unchanged && !results[i].refused);
-    this.report.locked += results.filter((r) => r.refused).length;
-    for (const t of done) {
-      const action = t.ifCurrent ? 'expire' : t.versionId && results[targets.indexOf(t)].deleteMarker ? 'delete_marker' : 'noncurrent';
-      metrics.lifecycleActions.inc({ action });
-    }
-    metrics.lifecycleActions.inc({ action: 'locked' }, results.filter((r) => r.refused).length);
-    return done;
+    this.count('locked', results.filter((r) => r.refused).length);
+    return targets.filter((_, i) => !results[i].unchanged && !results[i].refused);
+  }
+
+  /** What the pass did, in its report and in rfs_lifecycle_actions_total. */
+  private count(action: keyof typeof REPORTED, n: number): void {
+    this.report[REPORTED[action]] += n;
+    if (n > 0) metrics.lifecycleActions.inc({ action }, n);
   }
 
   private async abort(key: string, uploadId: string): Promise<boolean> {
