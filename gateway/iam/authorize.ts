@@ -253,6 +253,13 @@ function conditionContext(request: AccessRequest): Map<string, string[]> {
     const value = header(name);
     if (value !== undefined) context.set(`s3:${name}`, [value]);
   }
+  // Object lock asked for by a write's headers (what PutObjectRetention's body asks is its own).
+  for (const name of ['object-lock-mode', 'object-lock-retain-until-date', 'object-lock-legal-hold']) {
+    const value = header(`x-amz-${name}`);
+    if (value !== undefined) context.set(`s3:${name}`, [value]);
+  }
+  const until = Date.parse(header('x-amz-object-lock-retain-until-date') ?? '');
+  if (!Number.isNaN(until)) context.set('s3:object-lock-remaining-retention-days', [String(Math.ceil((until - now.getTime()) / 86_400_000))]);
   const tagging = header('x-amz-tagging');
   if (tagging !== undefined) {
     const tags = new URLSearchParams(tagging);

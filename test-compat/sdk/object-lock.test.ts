@@ -196,6 +196,32 @@ describe('retention', () => {
   });
 });
 
+describe('policies', () => {
+  test('ObjectLockConditionKeys: a policy caps the retention a writer may ask for (s3:object-lock-remaining-retention-days, s3:object-lock-mode)', async () => {
+    const statement = { Effect: 'Allow', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: [`arn:aws:s3:::${locked}/*`] };
+    const cap = {
+      Version: '2012-10-17',
+      Statement: [
+        statement,
+        { Effect: 'Deny', Action: 's3:PutObjectRetention', Resource: `arn:aws:s3:::${locked}/*`, Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '30' } } },
+        { Effect: 'Deny', Action: 's3:PutObjectRetention', Resource: `arn:aws:s3:::${locked}/*`, Condition: { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } } },
+      ],
+    };
+    const writer = s3Client(server.url, await createUser(server, 'lock-capped', { 'lock-capped': cap }));
+    try {
+      const write = (Key: string, mode: ObjectLockRetentionMode, until: Date) =>
+        writer.send(new PutObjectCommand({ Bucket: locked, Key, Body: 'x', ObjectLockMode: mode, ObjectLockRetainUntilDate: until, ChecksumAlgorithm: 'CRC32' }));
+      await write('capped-ok', 'GOVERNANCE', days(10));
+      expect(await retention('capped-ok')).toEqual({ Mode: 'GOVERNANCE', RetainUntilDate: days(10) });
+      expect(await s3Error(write('capped-long', 'GOVERNANCE', days(90)))).toMatchObject({ name: 'AccessDenied', status: 403 });
+      expect(await s3Error(write('capped-compliance', 'COMPLIANCE', days(1)))).toMatchObject({ name: 'AccessDenied', status: 403 });
+      expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: locked, Key: 'capped-long' })))).toMatchObject({ status: 404 });
+    } finally {
+      writer.destroy();
+    }
+  });
+});
+
 describe('legal hold', () => {
   test('LegalHold: none is 404 NoSuchObjectLockConfiguration; ON forbids deletion even with the bypass; OFF lets it go', async () => {
     const v = await put('held');
