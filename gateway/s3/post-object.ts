@@ -78,7 +78,11 @@ async function admit(form: FormHead, services: Services, bucket: string, facts: 
   const policy = parsePostPolicy(fields.get('policy')!, Date.now());
   const key = submittedKey.replaceAll('${filename}', form.filename ?? '');
   checkKey(key);
-  await services.access.authorize({ caller: credential, action: 's3:PutObject', bucket, key, facts: { ...facts, authType: 'POST', signatureVersion } });
+  const allow = (action: string) => services.access.authorize({ caller: credential, action, bucket, key, facts: { ...facts, authType: 'POST', signatureVersion } });
+  await allow('s3:PutObject');
+  // A lock the form asks for needs the permission to set it, as with PutObject's headers.
+  if (fields.has('x-amz-object-lock-mode')) await allow('s3:PutObjectRetention');
+  if (fields.has('x-amz-object-lock-legal-hold')) await allow('s3:PutObjectLegalHold');
   const range = evaluatePostPolicy(policy, { bucket, key, fields });
   return { writer: credential.owner, key, range: { min: range.min, max: Math.min(range.max, MAX_POST_BYTES) } };
 }

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import {
+  CreateBucketCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -10,6 +12,7 @@ import {
 import { type TestServer, openSuite, closeSuite, pseudoRandom } from '../harness';
 import { type PolicyCondition, signPostPolicy, signRequest } from './signing';
 import { errorFields, type Answer } from './raw';
+import { createUser } from '../iam/users';
 
 /**
  * POST Object (browser form uploads) over raw HTTP, the form built byte by byte so the wire
@@ -179,6 +182,30 @@ describe('successful form uploads', () => {
 });
 
 describe('checksum fields and broken connections', () => {
+  test('PostObject_objectLock: the lock fields set the version\'s retention; a signer without s3:PutObjectRetention is refused 403', async () => {
+    const lockBucket = 'http-post-lock';
+    await s3.send(new CreateBucketCommand({ Bucket: lockBucket, ObjectLockEnabledForBucket: true }));
+    const until = new Date(Math.ceil(Date.now() / 1000) * 1000 + 86_400_000).toISOString();
+    const lock: [string, string][] = [['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', until]];
+    const lockForm = (key: string, keys?: FormOptions['keys']) => {
+      const conditions = [{ key }, ...lock.map(([name, value]) => ({ [name]: value }))];
+      const parts: Part[] = [['key', key], ...lock, ...signPostPolicy({ bucket: lockBucket, conditions, keys })].map(([name, value]) => ({ name, value }));
+      return formBody([...parts, { name: 'file', value: Buffer.from('locked body'), filename: 'f', type: 'text/plain' }]);
+    };
+    const byRoot = lockForm('by-root');
+    expect((await post(`/${lockBucket}`, byRoot.type, byRoot.body)).status).toBe(204);
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket: lockBucket, Key: 'by-root' }))).Retention).toEqual({ Mode: 'GOVERNANCE', RetainUntilDate: new Date(until) });
+
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${lockBucket}/*` }] };
+    const writer = await createUser(server, 'post-without-retention', { 'post-put-only': policy });
+    const byWriter = lockForm('by-writer', writer);
+    expect(error(await post(`/${lockBucket}`, byWriter.type, byWriter.body))).toMatchObject({ status: '403', Code: 'AccessDenied' });
+    const plain = formBody([['key', 'plain'], ...signPostPolicy({ bucket: lockBucket, conditions: [{ key: 'plain' }], keys: writer })]
+      .map(([name, value]): Part => ({ name, value })).concat({ name: 'file', value: Buffer.from('x'), filename: 'f', type: 'text/plain' }));
+    expect((await post(`/${lockBucket}`, plain.type, plain.body)).status).toBe(204); // the same signer, no lock asked: stored
+    expect(await s3.send(new HeadObjectCommand({ Bucket: lockBucket, Key: 'by-writer' })).then(() => 'stored', () => 'absent')).toBe('absent');
+  });
+
   test('PostObject_checksumField: x-amz-checksum-sha256 verified: right → stored and echoed, wrong → BadDigest', async () => {
     const file = pseudoRandom(200_000, 5);
     const sum = createHash('sha256').update(file).digest('base64');
