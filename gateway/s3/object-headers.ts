@@ -3,7 +3,6 @@ import type { ObjectVersion } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { byteString } from '../protocol/headers';
 import { tagCountHeader } from './tagging';
-import { lockResponseHeaders } from './object-lock';
 
 /** Headers stored with an object and returned as stored. */
 export const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
@@ -85,7 +84,7 @@ export function objectResponseHeaders(o: ObjectVersion, query: URLSearchParams, 
     ...o.headers,
   };
   for (const [name, value] of Object.entries(o.userMetadata)) h[`x-amz-meta-${name}`] = value;
-  Object.assign(h, tagCountHeader(o.tags), lockResponseHeaders(o));
+  Object.assign(h, tagCountHeader(o.tags));
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = query.get(param);
     if (v === null) continue;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BucketCall } from '../services';
-import { type Bucket, type ObjectLockConfiguration, type Retention, type RetentionMode, MetadataError } from '../../metadata/store';
+import { type Bucket, type ObjectLockConfiguration, type ObjectVersion, type Retention, type RetentionMode, MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { single } from '../protocol/headers';
 import { isoDate, parseXml, xmlDocument } from '../protocol/xml';
@@ -210,8 +210,14 @@ export async function writeLock(call: BucketCall, { integrity = false } = {}): P
  */
 export async function governanceBypass(call: BucketCall, versions: { key: string; versionId?: string }[]): Promise<boolean> {
   if (single(call.request.headers['x-amz-bypass-governance-retention'])?.toLowerCase() !== 'true') return false;
+  for (const v of versions) if (!(await allowed(call, 's3:BypassGovernanceRetention', v.key, v.versionId))) return false;
+  return true;
+}
+
+/** Whether the caller may do `action` on the version: a refusal is an answer, not an error. */
+async function allowed(call: BucketCall, action: string, key: string, versionId?: string): Promise<boolean> {
   try {
-    for (const v of versions) await call.authorize('s3:BypassGovernanceRetention', call.bucket.name, v.key, v.versionId);
+    await call.authorize(action, call.bucket.name, key, versionId);
     return true;
   } catch (e) {
     if (e instanceof S3Error && e.code === 'AccessDenied') return false;
@@ -219,11 +225,15 @@ export async function governanceBypass(call: BucketCall, versions: { key: string
   }
 }
 
-/** The headers GET and HEAD answer for a version with a lock. */
-export function lockResponseHeaders(o: { retention?: Retention; legalHold?: boolean }): Record<string, string> {
+/** The lock headers GET and HEAD answer for a version: each only to a caller who may read it
+ * (s3:GetObjectRetention, s3:GetObjectLegalHold), as S3 answers them. */
+export async function lockResponseHeaders(call: BucketCall, o: ObjectVersion): Promise<Record<string, string>> {
+  const may = (action: string) => allowed(call, action, o.key, o.versionId);
   return {
-    ...(o.retention ? { 'x-amz-object-lock-mode': o.retention.mode, 'x-amz-object-lock-retain-until-date': isoDate(o.retention.until) } : {}),
-    ...(o.legalHold !== undefined ? { 'x-amz-object-lock-legal-hold': o.legalHold ? 'ON' : 'OFF' } : {}),
+    ...(o.retention && (await may('s3:GetObjectRetention'))
+      ? { 'x-amz-object-lock-mode': o.retention.mode, 'x-amz-object-lock-retain-until-date': isoDate(o.retention.until) }
+      : {}),
+    ...(o.legalHold !== undefined && (await may('s3:GetObjectLegalHold')) ? { 'x-amz-object-lock-legal-hold': o.legalHold ? 'ON' : 'OFF' } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { objectResponseHeaders, storedHeaders, userMetadata } from './object-hea
 import type { Bucket, MetadataStore, ObjectVersion } from '../../metadata/store';
 import { parseVersionId, readVersion, refuseDeleteMarker, versionIdHeader } from './versioning';
 import { parseTaggingHeader } from './tagging';
-import { governanceBypass, objectLocked, writeLock } from './object-lock';
+import { governanceBypass, lockResponseHeaders, objectLocked, writeLock } from './object-lock';
 import { expirationHeader } from '../objects/lifecycle-rules';
 
 /** S3's limit for a single PUT; larger objects go through multipart upload. */
@@ -86,6 +86,7 @@ async function describeObject(call: BucketCall): Promise<{ object: ObjectVersion
   const headers = objectResponseHeaders(object, target.query, sel.whole && request.headers['x-amz-checksum-mode'] === 'ENABLED');
   reply.headers(headers).headers(versionIdHeader(bucket, object.versionId)).header('content-length', String(sel.end - sel.start + 1));
   if (object.isLatest) reply.headers(expirationHeader(bucket.lifecycle, object, services.config.lifecycleDayMs));
+  reply.headers(await lockResponseHeaders(call, object));
   if (sel.partsCount !== undefined) reply.header('x-amz-mp-parts-count', String(sel.partsCount));
   if (sel.partial) reply.code(206).header('content-range', `bytes ${sel.start}-${sel.end}/${object.size}`);
   return { object, start: sel.start, end: sel.end };

@@ -29,7 +29,9 @@ beforeAll(async () => {
 });
 afterAll(() => closeSuite({ server, s3 }));
 
-const days = (n: number) => new Date(Math.floor((Date.now() + n * 86_400_000) / 1000) * 1000);
+/** A whole second `n` days from the suite's start: the same instant however often it is asked for. */
+const START = Math.floor(Date.now() / 1000) * 1000;
+const days = (n: number) => new Date(START + n * 86_400_000);
 const put = async (Key: string, extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {}, Bucket = locked) =>
   (await s3.send(new PutObjectCommand({ Bucket, Key, Body: `body of ${Key}`, ...extra }))).VersionId!;
 const read = async (Key: string, VersionId?: string) =>
@@ -244,13 +246,26 @@ describe('writes', () => {
     return { mode: h.ObjectLockMode, until: h.ObjectLockRetainUntilDate, hold: h.ObjectLockLegalHoldStatus };
   };
 
-  test('PutObject_lockHeaders: the version gets them; HEAD and GET answer them', async () => {
+  test('PutObject_lockHeaders: the version gets them; HEAD and GET answer them, each to a reader allowed to read it', async () => {
     await put('with-lock', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: days(2), ObjectLockLegalHoldStatus: 'ON' });
     expect(await lockOf('with-lock')).toEqual({ mode: 'GOVERNANCE', until: days(2), hold: 'ON' });
     const got = await s3.send(new GetObjectCommand({ Bucket: locked, Key: 'with-lock' }));
     expect([got.ObjectLockMode, got.ObjectLockRetainUntilDate, got.ObjectLockLegalHoldStatus]).toEqual(['GOVERNANCE', days(2), 'ON']);
     expect(await got.Body!.transformToString()).toBe('body of with-lock');
     expect(await lockOf('integrity')).toEqual({ mode: undefined, until: undefined, hold: undefined });
+    // Each is answered only to a reader allowed to read it, as S3 does.
+    const reader = async (name: string, actions: string[]) => {
+      const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', ...actions], Resource: [`arn:aws:s3:::${locked}/*`] }] };
+      return s3Client(server.url, await createUser(server, name, { [name]: policy }));
+    };
+    const headOf = async (client: S3Client) => {
+      const h = await client.send(new HeadObjectCommand({ Bucket: locked, Key: 'with-lock' }));
+      client.destroy();
+      return [h.ObjectLockMode, h.ObjectLockRetainUntilDate, h.ObjectLockLegalHoldStatus];
+    };
+    expect(await headOf(await reader('lock-reader-plain', []))).toEqual([undefined, undefined, undefined]);
+    expect(await headOf(await reader('lock-reader-retention', ['s3:GetObjectRetention']))).toEqual(['GOVERNANCE', days(2), undefined]);
+    expect(await headOf(await reader('lock-reader-hold', ['s3:GetObjectLegalHold']))).toEqual([undefined, undefined, 'ON']);
   });
 
   test('PutObject_lockRefused: mode without date is InvalidArgument, a past date InvalidArgument, a bucket without lock InvalidRequest, no checksum InvalidRequest', async () => {
