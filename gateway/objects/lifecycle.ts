@@ -83,7 +83,9 @@ export class LifecycleRunner extends Periodic<LifecycleReport | undefined> {
           const rules = (b.lifecycle ?? []).filter((r) => r.enabled);
           if (rules.length === 0) continue;
           report.buckets++;
-          await new BucketPass(this.meta, { ...b, rules }, run, report, this.opts.dayMs).run();
+          await new BucketPass(this.meta, { ...b, rules }, run, report, this.opts.dayMs).run().catch((e: unknown) => {
+            if (!(e instanceof MetadataError && e.code === 'NoSuchBucket')) throw e; // deleted meanwhile: nothing left to do
+          });
         }
         if (page.length < PAGE) break;
         after = page[page.length - 1].name;

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
  * A background task run on a timer, one run at a time: a run asked for while one is in
  * progress shares it (so passes never overlap, and tests can trigger one), a failed run is
  * logged and the next tick tries again, and `stop` waits for the run in progress, so the
- * stores it uses can be closed next. GC, upload expiry and the key filter's rebuild run so.
+ * stores it uses can be closed next. GC, upload expiry, lifecycle and the key filter's rebuild run so.
  */
 export abstract class Periodic<T> {
   private timer?: NodeJS.Timeout;
