@@ -536,12 +536,15 @@ async function deleteOne(
   versioning: Bucket['versioning'],
   owner: string,
   key: Buffer,
-  { versionId, ifCurrent }: DeleteTarget,
+  { versionId, ifCurrent, noncurrent }: DeleteTarget,
   { bypassGovernance = false }: DeleteOptions,
 ): Promise<DeleteResult> {
+  const guarded = ifCurrent !== undefined || noncurrent === true;
+  const current = versionId === undefined || guarded ? await lockCurrent(tx, bucket, key) : undefined;
+  if (guarded && (ifCurrent !== undefined ? current?.version_id !== ifCurrent : current !== undefined && s3VersionId(current) === versionId)) {
+    return { deleteMarker: false, unchanged: true };
+  }
   if (versionId !== undefined) return deleteVersion(tx, bucket, key, versionId, bypassGovernance);
-  const current = await lockCurrent(tx, bucket, key);
-  if (ifCurrent !== undefined && current?.version_id !== ifCurrent) return { deleteMarker: false, unchanged: true };
   if (versioning === undefined) {
     if (current) {
       await removeCurrent(tx, bucket, key);

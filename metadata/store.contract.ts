@@ -428,7 +428,7 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
     const reader: Grant = { grantee: { type: 'CanonicalUser', id: canonical(99) }, permission: 'READ' };
     const everyone: Grant = { grantee: { type: 'Group', uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' };
 
-    test('DeleteObjects_ifCurrent (CockroachDB-compatible SQL): a key rewritten since it was read is left unchanged, bulk or versioned', async () => {
+    test('DeleteObjects_guards (CockroachDB-compatible SQL): ifCurrent and noncurrent leave a key changed since it was read unchanged, bulk or versioned', async () => {
       await store.createBucket({ name: 'cond', owner, region: 'us-east-1' });
       const seen = object('cond', 'seen');
       const rewritten = object('cond', 'rewritten');
@@ -445,6 +445,16 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       expect(stale).toEqual({ deleteMarker: false, unchanged: true });
       const [marker] = await store.deleteObjects('cond', [{ key: 'rewritten', ifCurrent: current.id }]);
       expect(marker).toMatchObject({ deleteMarker: true, versionId: expect.any(String) });
+      // `noncurrent`: a version promoted to current meanwhile stays; a noncurrent one goes.
+      const [promoted] = await store.deleteObjects('cond', [{ key: 'rewritten', versionId: marker.versionId!, noncurrent: true }]);
+      expect(promoted).toEqual({ deleteMarker: false, unchanged: true });
+      const [old] = await store.deleteObjects('cond', [{ key: 'rewritten', versionId: current.versionId, noncurrent: true }]);
+      expect(old).toEqual({ versionId: current.versionId, deleteMarker: false });
+      // A version id with `ifCurrent`: only while that version is current (an expired delete marker).
+      const [stay] = await store.deleteObjects('cond', [{ key: 'rewritten', versionId: marker.versionId!, ifCurrent: seen.id }]);
+      expect(stay).toEqual({ deleteMarker: false, unchanged: true });
+      const [gone] = await store.deleteObjects('cond', [{ key: 'rewritten', versionId: marker.versionId!, ifCurrent: (await store.getObject('cond', 'rewritten')).id }]);
+      expect(gone).toEqual({ versionId: marker.versionId, deleteMarker: true });
     });
 
     test('LifecyclePages (CockroachDB-compatible SQL, keyset pages): current, noncurrent and upload rows each read once, under a prefix', async () => {

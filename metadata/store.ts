@@ -304,6 +304,9 @@ export interface DeleteTarget {
   /** Only while the key's current version is still this one (internal id), else nothing is
    * done (`unchanged`): lifecycle never expires a version written after it looked. */
   ifCurrent?: string;
+  /** With versionId: only while that version is not the current one (lifecycle's noncurrent
+   * expiry, which must not take a version promoted meanwhile), else `unchanged`. */
+  noncurrent?: true;
 }
 
 export interface DeleteResult {

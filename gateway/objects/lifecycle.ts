@@ -134,14 +134,14 @@ class BucketPass {
       const targets: DeleteTarget[] = [];
       for (const v of page) {
         if (v.deleteMarker) {
-          if (!v.hasNoncurrent && markerExpired(rules, v, this.now, this.dayMs)) targets.push({ key: v.key, versionId: v.versionId });
+          if (!v.hasNoncurrent && markerExpired(rules, v, this.now, this.dayMs)) targets.push({ key: v.key, versionId: v.versionId, ifCurrent: v.id });
         } else if ((currentExpiry(rules, v, this.dayMs)?.at ?? Infinity) <= this.now) {
           targets.push({ key: v.key, ifCurrent: v.id });
         }
       }
       const done = await this.remove(targets);
-      this.count('expire', done.filter((t) => t.ifCurrent).length);
-      this.count('delete_marker', done.filter((t) => !t.ifCurrent).length);
+      this.count('expire', done.filter((t) => t.versionId === undefined).length);
+      this.count('delete_marker', done.filter((t) => t.versionId !== undefined).length);
       if (page.length < PAGE) return;
       after = page[page.length - 1].key;
     }
@@ -158,7 +158,7 @@ class BucketPass {
       const targets: DeleteTarget[] = [];
       for (const v of page) {
         if (newer?.key !== v.key) newer = { key: v.key, count: 0, modified: v.currentModified! };
-        if (noncurrentExpired(rules, v, newer.modified, newer.count, this.now, this.dayMs)) targets.push({ key: v.key, versionId: v.versionId });
+        if (noncurrentExpired(rules, v, newer.modified, newer.count, this.now, this.dayMs)) targets.push({ key: v.key, versionId: v.versionId, noncurrent: true });
         newer.count++;
         newer.modified = v.lastModified;
       }
