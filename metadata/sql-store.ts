@@ -228,10 +228,10 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async deleteObject(bucket: string, key: string, versionId?: string, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return (await this.deleteObjects(bucket, [{ key, versionId }], options))[0];
+    return (await this.deleteObjects(bucket, [{ key, versionId, bypassGovernance: options.bypassGovernance }]))[0];
   }
 
-  async deleteObjects(bucket: string, targets: DeleteTarget[], options: DeleteOptions = {}): Promise<DeleteResult[]> {
+  async deleteObjects(bucket: string, targets: DeleteTarget[]): Promise<DeleteResult[]> {
     return inTransaction(this.db, async (tx) => {
       const { versioning, owner } = await bucketVersioning(tx, bucket);
       const conditional = targets.filter((t) => t.ifCurrent !== undefined).length;
@@ -251,7 +251,7 @@ export class SqlMetadataStore implements MetadataStore {
         return targets.map((t) => (removed.has(t.ifCurrent!) ? { deleteMarker: false } : { deleteMarker: false, unchanged: true }));
       }
       const results: DeleteResult[] = [];
-      for (const t of targets) results.push(await deleteOne(tx, bucket, versioning, owner, keyBytes(t.key), t, options));
+      for (const t of targets) results.push(await deleteOne(tx, bucket, versioning, owner, keyBytes(t.key), t));
       return results;
     });
   }
@@ -536,8 +536,7 @@ async function deleteOne(
   versioning: Bucket['versioning'],
   owner: string,
   key: Buffer,
-  { versionId, ifCurrent, noncurrent }: DeleteTarget,
-  { bypassGovernance = false }: DeleteOptions,
+  { versionId, ifCurrent, noncurrent, bypassGovernance = false }: DeleteTarget,
 ): Promise<DeleteResult> {
   const guarded = ifCurrent !== undefined || noncurrent === true;
   const current = versionId === undefined || guarded ? await lockCurrent(tx, bucket, key) : undefined;

@@ -384,7 +384,7 @@ export function describeMetadataStore(name: string, open: () => Promise<Metadata
       expect(await store.getObject('lock-del', 'comp', compliance.id)).toMatchObject({ retention: compliance.retention, isLatest: false });
       await expect(store.deleteBucket('lock-del')).rejects.toMatchObject({ code: 'BucketNotEmpty' });
       // GOVERNANCE gives way to the bypass; a legal hold once it is off.
-      expect(await store.deleteObjects('lock-del', [{ key: 'gov', versionId: governance.id }], { bypassGovernance: true })).toEqual([{ versionId: governance.id, deleteMarker: false }]);
+      expect(await store.deleteObjects('lock-del', [{ key: 'gov', versionId: governance.id, bypassGovernance: true }])).toEqual([{ versionId: governance.id, deleteMarker: false }]);
       expect(await store.putObjectLegalHold('lock-del', 'held', held.id, false)).toBe(held.id);
       expect(await store.deleteObject('lock-del', 'held', held.id)).toEqual({ versionId: held.id, deleteMarker: false });
       expect(await store.referencedChunks([chunk])).toEqual([]);

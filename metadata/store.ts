@@ -48,7 +48,7 @@ export interface MetadataStore {
   /** DeleteObjects: each target deleted as deleteObject would, all in one transaction;
    * results in the targets' order. A version under object lock is not removed: its result
    * says `refused`, and the other targets are deleted all the same. */
-  deleteObjects(bucket: string, targets: DeleteTarget[], options?: DeleteOptions): Promise<DeleteResult[]>;
+  deleteObjects(bucket: string, targets: DeleteTarget[]): Promise<DeleteResult[]>;
   /** Replaces the tag set of one version (the current one without versionId); returns its
    * S3 version id. Throws NoSuchKey/NoSuchVersion, and MethodNotAllowed for a delete marker. */
   putObjectTags(bucket: string, key: string, versionId: string | undefined, tags: Tags): Promise<string>;
@@ -307,6 +307,8 @@ export interface DeleteTarget {
   /** With versionId: only while that version is not the current one (lifecycle's noncurrent
    * expiry, which must not take a version promoted meanwhile), else `unchanged`. */
   noncurrent?: true;
+  /** The caller may and did ask to override this version's GOVERNANCE retention. */
+  bypassGovernance?: boolean;
 }
 
 export interface DeleteResult {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PayloadAuth } from '../auth';
-import type { Bucket, DeleteOptions, DeleteResult, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
+import type { Bucket, DeleteOptions, DeleteResult, DeleteTarget, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
 
 /**
  * The object layer: what S3 handlers call to store, copy, assemble, delete and read objects.
@@ -36,7 +36,7 @@ export interface ObjectLayer {
    * a version under object lock is `refused`. */
   delete(bucket: Bucket, key: string, versionId?: string, options?: DeleteOptions): Promise<DeleteResult>;
   /** DeleteObjects: each target as `delete` would, in one transaction; results in order. */
-  deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[], options?: DeleteOptions): Promise<DeleteResult[]>;
+  deleteMany(bucket: Bucket, targets: DeleteTarget[]): Promise<DeleteResult[]>;
   /** False only when the key certainly has no current version: the filter's answer, no
    * database read. True means "ask the database". */
   mayExist(bucket: string, key: string): Promise<boolean>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bucket, DeleteOptions, DeleteResult, MetadataStore, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
+import type { Bucket, DeleteOptions, DeleteResult, DeleteTarget, MetadataStore, NewObject, ObjectVersion, Part, Upload, WriteCondition, WriteResult } from '../../metadata/store';
 import type { ChunkStore } from '../../storage-node/chunk-store';
 import type { ChecksumAlgorithm } from '../body/checksums';
 import type { HashPool } from '../body/hash-pool';
@@ -126,9 +126,9 @@ export class StoreObjectLayer implements ObjectLayer {
     return this.meta.deleteObject(bucket.name, key, versionId, options);
   }
 
-  async deleteMany(bucket: Bucket, targets: { key: string; versionId?: string }[], options?: DeleteOptions): Promise<DeleteResult[]> {
+  async deleteMany(bucket: Bucket, targets: DeleteTarget[]): Promise<DeleteResult[]> {
     await this.markerMayFollow(bucket, targets);
-    return this.meta.deleteObjects(bucket.name, targets, options);
+    return this.meta.deleteObjects(bucket.name, targets);
   }
 
   mayExist(bucket: string, key: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { BucketCall } from '../services';
-import { type DeleteResult, MetadataError } from '../../metadata/store';
+import { type DeleteResult, type DeleteTarget, MetadataError } from '../../metadata/store';
 import { S3Error } from '../protocol/errors';
 import { MAX_KEY_BYTES } from './addressing';
 import { readSmallBody } from './small-body';
@@ -32,19 +32,21 @@ export async function deleteObjects(call: BucketCall): Promise<void> {
   const { quiet, objects } = parseDelete(await readSmallBody(call, { limit: DELETE_BODY_LIMIT, required: true }));
   const outcomes = new Array<Outcome>(objects.length);
   const valid: number[] = [];
+  const targets = new Array<DeleteTarget>(objects.length);
   await Promise.all(objects.map(async (o, i) => {
     // S3 answers a version id it could never have issued as a version that does not exist.
     if (o.versionId !== undefined && !isVersionId(o.versionId)) outcomes[i] = failure(o, 'NoSuchVersion', 'The specified version does not exist.');
     else if (Buffer.byteLength(o.key, 'utf8') > MAX_KEY_BYTES) outcomes[i] = failure(o, 'KeyTooLongError', 'Your key is too long.');
     else if (!(await mayDelete(call, o))) outcomes[i] = failure(o, 'AccessDenied', 'Access Denied');
-    else valid.push(i);
+    else {
+      // The bypass of GOVERNANCE retention is authorized version by version, as DeleteObject's.
+      targets[i] = { ...o, bypassGovernance: o.versionId !== undefined && (await governanceBypass(call, [o])) };
+      valid.push(i);
+    }
   }));
   valid.sort((a, b) => a - b);
-  // One transaction has one bypass: it applies when the caller may bypass on every version named.
-  const versions = valid.map((i) => objects[i]).filter((o) => o.versionId !== undefined);
-  const bypassGovernance = versions.length > 0 && (await governanceBypass(call, versions));
   try {
-    const results = await services.objects.deleteMany(bucket, valid.map((i) => objects[i]), { bypassGovernance });
+    const results = await services.objects.deleteMany(bucket, valid.map((i) => targets[i]));
     valid.forEach((i, n) => (outcomes[i] = deleted(objects[i], results[n])));
   } catch (e) {
     // The batch is one transaction: if it fails, every key in it failed.

@@ -355,6 +355,29 @@ describe('deletes', () => {
     expect([again.Errors ?? [], again.Deleted?.map((d) => d.VersionId)]).toEqual([[], [lockedV]]);
   });
 
+  test('DeleteObjects_bypassByVersion: the bypass is authorized key by key; a version the caller may not bypass stays, the others go', async () => {
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`arn:aws:s3:::${locked}/mixed-*`] },
+        { Effect: 'Allow', Action: 's3:BypassGovernanceRetention', Resource: [`arn:aws:s3:::${locked}/mixed-may`] },
+      ],
+    };
+    const deleter = s3Client(server.url, await createUser(server, 'lock-mixed-bypass', { 'lock-mixed-bypass': policy }));
+    try {
+      const may = await put('mixed-may', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: days(1) });
+      const mayNot = await put('mixed-may-not', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: days(1) });
+      const r = await deleter.send(new DeleteObjectsCommand({
+        Bucket: locked, BypassGovernanceRetention: true, Delete: { Objects: [{ Key: 'mixed-may', VersionId: may }, { Key: 'mixed-may-not', VersionId: mayNot }] },
+      }));
+      expect(r.Deleted?.map((d) => [d.Key, d.VersionId])).toEqual([['mixed-may', may]]);
+      expect(r.Errors?.map((e) => [e.Key, e.Code])).toEqual([['mixed-may-not', 'AccessDenied']]);
+      expect(await read('mixed-may-not', mayNot)).toBe('body of mixed-may-not');
+    } finally {
+      deleter.destroy();
+    }
+  });
+
   test('DeleteBucket: 409 BucketNotEmpty while locked versions remain', async () => {
     const bucket = 'sdk-lock-gone';
     await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
