@@ -2,10 +2,9 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Client } from 'pg';
 import { fmtInt, fmtMiB, fmtRatio, heading, say, table } from './format';
 import { expectOk, S3Http } from './http';
-import { embeddedDatabase, withDatabase } from './pg';
+import { bulkLoadKeys, embeddedDatabase, withDatabase } from './pg';
 import { PhaseMonitor, readTreeMemory, totalPss, type PhaseUsage } from './proc';
 import { onInterrupt, startServer } from './server';
 import type { Credentials } from './sigv4';
@@ -44,7 +43,7 @@ export async function lifecyclePhase(root: Credentials, objects: number, progres
     const database = embeddedDatabase(dir);
     expectOk(await client.request({ method: 'PUT', bucket: BUCKET }), 'CreateBucket');
     const t0 = process.hrtime.bigint();
-    await withDatabase(database, (db) => loadAged(db, objects));
+    await withDatabase(database, (db) => bulkLoadKeys(db, BUCKET, 'k/', objects, 10));
     const loadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     progress(`bulk-loaded ${fmtInt(objects)} rows (${fmtInt(objects / 10)} of them 30 days old) in ${loadSeconds.toFixed(1)} s`);
     const rules = '<LifecycleConfiguration><Rule><ID>old</ID><Filter/><Status>Enabled</Status><Expiration><Days>7</Days></Expiration></Rule></LifecycleConfiguration>';
@@ -79,22 +78,6 @@ export async function lifecyclePhase(root: Credentials, objects: number, progres
     await rm(dir, { recursive: true, force: true });
     forget();
   }
-}
-
-/** `count` current versions, keys `k/<9 digits>`, every tenth last modified 30 days ago. */
-async function loadAged(db: Client, count: number): Promise<void> {
-  const BATCH = 250_000;
-  for (let from = 1; from <= count; from += BATCH) {
-    await db.query(
-      `INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, headers, user_meta, checksums)
-       SELECT $1, convert_to('k/' || lpad(i::TEXT, 9, '0'), 'UTF8'), gen_random_uuid(), 4096, '"0f343b0931126a20f133d67c2b018a3b"',
-              CASE WHEN i % 10 = 0 THEN now() - INTERVAL '30 days' ELSE now() END,
-              (SELECT owner FROM buckets WHERE name = $1), '{}', '{}', '{}'
-         FROM generate_series($2::INT8, $3::INT8) AS i`,
-      [BUCKET, from, Math.min(count, from + BATCH - 1)],
-    );
-  }
-  await db.query('ANALYZE objects');
 }
 
 /** Starts a pass through the admin API and polls its lease row until it reports its end. */

@@ -54,16 +54,19 @@ export async function xactCounts(config: ClientConfig | string): Promise<XactCou
  * `count` current-version rows straight into `objects` (keys `<prefix><9-digit i>`), as
  * metadata/pg-store.test.ts does: the listing, not the loading, is under measure. The bucket
  * must exist (its owner is copied). Rows carry no data, so they can be listed, not read.
+ * With `agedEvery`, every row whose number is a multiple of it was last modified 30 days ago
+ * (what a lifecycle rule finds due); the others now.
  */
-export async function bulkLoadKeys(db: Client, bucket: string, prefix: string, count: number): Promise<void> {
+export async function bulkLoadKeys(db: Client, bucket: string, prefix: string, count: number, agedEvery = 0): Promise<void> {
   const BATCH = 250_000;
   for (let from = 1; from <= count; from += BATCH) {
     await db.query(
       `INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, headers, user_meta, checksums)
-       SELECT $1, convert_to($2 || lpad(i::TEXT, 9, '0'), 'UTF8'), gen_random_uuid(), 4096, '"0f343b0931126a20f133d67c2b018a3b"', now(),
+       SELECT $1, convert_to($2 || lpad(i::TEXT, 9, '0'), 'UTF8'), gen_random_uuid(), 4096, '"0f343b0931126a20f133d67c2b018a3b"',
+              CASE WHEN $5::INT8 > 0 AND i % $5::INT8 = 0 THEN now() - INTERVAL '30 days' ELSE now() END,
               (SELECT owner FROM buckets WHERE name = $1), '{}', '{}', '{}'
          FROM generate_series($3::INT8, $4::INT8) AS i`,
-      [bucket, prefix, from, Math.min(count, from + BATCH - 1)],
+      [bucket, prefix, from, Math.min(count, from + BATCH - 1), agedEvery],
     );
   }
   await db.query('ANALYZE objects');
