@@ -20,6 +20,8 @@ export interface NodeRecord {
   silentMs: number;
 }
 
+const JOB_COLUMNS = 'name, holder, started, expires, progress';
+
 /** A cluster job's lease row, for the admin status. */
 export interface JobRecord {
   name: string;
@@ -145,14 +147,11 @@ export class ClusterStore {
   }
 
   async job(name: string): Promise<JobRecord | undefined> {
-    const rows = await this.db.query<JobRecord>('SELECT name, holder, started, expires, progress FROM job_leases WHERE name = $1', [name]);
+    const rows = await this.db.query<JobRecord>(`SELECT ${JOB_COLUMNS} FROM job_leases WHERE name = $1`, [name]);
     return rows[0];
   }
 
   async jobs(): Promise<JobRecord[]> {
-    const rows = await this.db.query<{ name: string; holder: string; started: Date; expires: Date; progress: Record<string, unknown> }>(
-      'SELECT name, holder, started, expires, progress FROM job_leases ORDER BY name',
-    );
-    return rows;
+    return this.db.query<JobRecord>(`SELECT ${JOB_COLUMNS} FROM job_leases ORDER BY name`);
   }
 }

@@ -43,7 +43,10 @@ export class SqlLifecycleStore implements LifecycleStore {
         WHERE ${w} ORDER BY v.key DESC, v.seq DESC LIMIT ${w.param(limit)}`,
       w.params,
     );
-    return rows.map((r) => ({ ...version(r), cursor: { key: Buffer.from(r.key).toString('utf8'), seq: Number(r.seq) }, currentModified: new Date(r.current_modified) }));
+    return rows.map((r) => {
+      const v = version(r);
+      return { ...v, cursor: { key: v.key, seq: Number(r.seq) }, currentModified: new Date(r.current_modified) };
+    });
   }
 
   async uploads(bucket: string, prefix: string, after: { key: string; uploadId: string } | undefined, limit: number) {

@@ -1,5 +1,5 @@
 import type { LifecycleRule } from '../../metadata/store';
-import { currentExpiry, dueAt, expirationHeader, filterTakes, markerExpired, noncurrentExpired } from './lifecycle-rules';
+import { currentExpiry, dueAt, expirationHeader, filterTakes, markerExpired, noncurrentExpired, uploadAbandoned } from './lifecycle-rules';
 import { scanPrefixes } from './lifecycle';
 
 const DAY = 86_400_000;
@@ -59,6 +59,14 @@ test('noncurrentExpired: NoncurrentDays count from when it became noncurrent; Ne
   expect(noncurrentExpired(rules, v, since, 2, later, DAY)).toBe(true);
   expect(noncurrentExpired(rules, v, since, 1, later, DAY)).toBe(false); // one of the 2 newest noncurrent
   expect(noncurrentExpired(rules, v, since, 5, Date.parse('2026-03-02T23:59:59Z'), DAY)).toBe(false);
+});
+
+test('uploadAbandoned: DaysAfterInitiation from the start of the upload, under the rule\'s prefix, enabled rules only', () => {
+  const rules = [rule('mpu', { filter: { form: 'filter', prefix: 'tmp/', tags: [] }, abortIncompleteMultipartUploadDays: 2 }), rule('off', { enabled: false, abortIncompleteMultipartUploadDays: 1 })];
+  const upload = { key: 'tmp/x', initiated: new Date('2026-03-01T12:00:00Z') };
+  expect(uploadAbandoned(rules, upload, Date.parse('2026-03-03T23:59:59Z'), DAY)).toBe(false);
+  expect(uploadAbandoned(rules, upload, Date.parse('2026-03-04T00:00:00Z'), DAY)).toBe(true);
+  expect(uploadAbandoned(rules, { ...upload, key: 'keep/x' }, Date.parse('2026-03-10T00:00:00Z'), DAY)).toBe(false);
 });
 
 test('scanPrefixes: a range per prefix no shorter one covers; everything when a rule has none', () => {

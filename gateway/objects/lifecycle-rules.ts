@@ -59,6 +59,15 @@ export function markerExpired(rules: LifecycleRule[], marker: Pick<LifecycleVers
   });
 }
 
+/** Whether an unfinished multipart upload is aborted now: an AbortIncompleteMultipartUpload
+ * rule whose prefix takes its key, DaysAfterInitiation after it started. */
+export function uploadAbandoned(rules: LifecycleRule[], upload: { key: string; initiated: Date }, now: number, dayMs: number): boolean {
+  return rules.some((rule) => {
+    const days = rule.abortIncompleteMultipartUploadDays;
+    return rule.enabled && days !== undefined && upload.key.startsWith(rule.filter.prefix ?? '') && dueAt(upload.initiated, days, dayMs) <= now;
+  });
+}
+
 /**
  * Whether a noncurrent version is removed now: a NoncurrentVersionExpiration rule takes it
  * once it has been noncurrent `noncurrentDays` and more than `newerNoncurrentVersions`

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ClusterJob, type JobRun } from '../../metadata/cluster-job';
 import { type Bucket, type DeleteTarget, type LifecycleRule, MetadataError, type MetadataStore } from '../../metadata/store';
 import { metrics } from '../metrics';
-import { currentExpiry, dueAt, markerExpired, noncurrentExpired } from './lifecycle-rules';
+import { currentExpiry, markerExpired, noncurrentExpired, uploadAbandoned } from './lifecycle-rules';
 import { Periodic } from './periodic';
 
 /** Rows per page read, and so versions per DeleteObjects transaction at most. */
@@ -176,11 +176,7 @@ class BucketPass {
       const page = await this.meta.lifecycle.uploads(name, prefix, after, PAGE);
       await this.read(page.length);
       for (const u of page) {
-        const due = rules.some(
-          (r) => r.abortIncompleteMultipartUploadDays !== undefined && u.key.startsWith(r.filter.prefix ?? '') &&
-            dueAt(u.initiated, r.abortIncompleteMultipartUploadDays, this.dayMs) <= this.now,
-        );
-        if (due && (await this.abort(u.key, u.uploadId))) this.count('abort_upload', 1);
+        if (uploadAbandoned(rules, u, this.now, this.dayMs) && (await this.abort(u.key, u.uploadId))) this.count('abort_upload', 1);
       }
       if (page.length < PAGE) return;
       after = page[page.length - 1];

@@ -8,8 +8,8 @@ import { runScript } from './scripts';
 
 /**
  * boto3 signing with Signature Version 2 (`Config(signature_version='s3')`: botocore's
- * HmacV1Auth, HmacV1QueryAuth and HmacV1PostAuth, the signers aws cli v1 uses too; the aws
- * cli installed here is v2, which has no SigV2, so no aws cli v1 suite), and UTF-8 user
+ * HmacV1Auth, HmacV1QueryAuth and HmacV1PostAuth, the signers aws cli v1 uses too: Debian's
+ * awscli is v1, and awscli.test.ts fetches the SigV2 URL its `s3 presign` writes), and UTF-8 user
  * metadata through SigV4 and SigV2. Runs sigv2.py beside this file, as boto3.test.ts runs its
  * scripts; SigV2 presigned URLs are also fetched with the real curl.
  */
