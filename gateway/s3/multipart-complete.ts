@@ -27,8 +27,8 @@ export async function completeMultipartUpload(call: BucketCall): Promise<void> {
   const expected = expectedChecksum(upload, request.headers);
   const parts = await matchParts(services, upload, requested);
   const checksums = await objectChecksums(upload, parts, expected);
-  checkObjectSize(request.headers, parts);
   const size = parts.reduce((sum, p) => sum + p.size, 0);
+  checkObjectSize(request.headers, size);
   await services.quota.checkComplete(call.bucket, size);
   const etag = multipartEtag(parts);
   const condition = writeCondition(request.headers);
@@ -208,12 +208,11 @@ function multipartEtag(parts: Part[]): string {
 }
 
 /** x-amz-mp-object-size: the size the client expects the object to have. */
-function checkObjectSize(headers: IncomingHttpHeaders, parts: Part[]): void {
+function checkObjectSize(headers: IncomingHttpHeaders, size: number): void {
   const raw = single(headers['x-amz-mp-object-size']);
   if (raw === undefined) return;
   if (!/^-?\d+$/.test(raw)) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is invalid: '${raw}'`);
   if (Number(raw) < 0) throw new S3Error('InvalidRequest', `Value for x-amz-mp-object-size header is less than zero: '${raw}'`);
-  const size = parts.reduce((sum, p) => sum + p.size, 0);
   if (Number(raw) !== size) {
     throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${raw} does not match what was computed: ${size}`);
   }
